@@ -1,0 +1,5 @@
+"""evonas: multi-objective evolutionary neural architecture search."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,23 @@
+"""Variation operators: pure functions of genotypes; one line per operator in its registry."""
+
+from __future__ import annotations
+
+from evonas.registry import Registry
+
+__all__ = ["CROSSOVERS", "MUTATIONS"]
+
+MUTATIONS = Registry(
+    "mutation",
+    {
+        "resample": "evonas.operators.mutation:resample_mutation",
+        "neighbour": "evonas.operators.mutation:neighbour_mutation",
+    },
+)
+
+CROSSOVERS = Registry(
+    "crossover",
+    {
+        "uniform": "evonas.operators.crossover:uniform_crossover",
+        "two-point": "evonas.operators.crossover:two_point_crossover",
+    },
+)

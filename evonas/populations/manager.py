@@ -1,0 +1,176 @@
+"""The population manager: NSGA-II with an archive, driven by ask (offspring) and tell (evaluated)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from evonas.errors import ConfigError, SpaceExhaustedError
+from evonas.genotype import Genotype, Individual
+from evonas.objectives import Constraint, Objective, minimisation_matrix, total_violation
+from evonas.operators import CROSSOVERS, MUTATIONS
+from evonas.populations.nsga2 import binary_tournament, nondominated_ranks, rank_and_crowding, survivors
+from evonas.spaces.base import SearchSpace
+
+ENUMERATION_LIMIT = 2_000_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class NSGA2Options:
+    """Settings of the population manager.
+
+    Attributes:
+        population: individuals kept after survival, and offspring per generation.
+        crossover: registered crossover name.
+        crossover_prob: probability that a pair of parents is crossed before mutation.
+        mutation: registered mutation name, applied to every child.
+        max_tries: draws of an offspring before falling back to a fresh random architecture.
+    """
+
+    population: int = 50
+    crossover: str = "uniform"
+    crossover_prob: float = 0.9
+    mutation: str = "resample"
+    max_tries: int = 100
+
+    def __post_init__(self) -> None:
+        if self.population < 2:
+            raise ConfigError(f"population must be at least 2, got {self.population}")
+        if not 0.0 <= self.crossover_prob <= 1.0:
+            raise ConfigError(f"crossover probability must be in [0, 1], got {self.crossover_prob}")
+        if self.max_tries < 1:
+            raise ConfigError(f"max_tries must be at least 1, got {self.max_tries}")
+        CROSSOVERS[self.crossover]
+        MUTATIONS[self.mutation]
+
+
+@dataclass(frozen=True)
+class Offspring:
+    """A genotype proposed for evaluation, with its lineage."""
+
+    genotype: Genotype
+    parents: tuple[int, ...]
+    operator: str
+
+
+class PopulationManager:
+    """Holds the population and the archive of every evaluated genotype; no genotype is proposed twice.
+
+    Args:
+        space: the search space.
+        objectives: what is optimised.
+        constraints: limits; constraint-domination puts feasible individuals first.
+        options: NSGA-II settings.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        objectives: Sequence[Objective],
+        constraints: Sequence[Constraint] = (),
+        options: NSGA2Options | None = None,
+    ) -> None:
+        self.space = space
+        self.objectives = tuple(objectives)
+        self.constraints = tuple(constraints)
+        self.options = options or NSGA2Options()
+        self._crossover = CROSSOVERS[self.options.crossover]
+        self._mutation = MUTATIONS[self.options.mutation]
+        self.archive: dict[Genotype, Individual] = {}
+        self.population: list[Individual] = []
+
+    # -- ask -------------------------------------------------------------------------------
+    def ask(self, n: int, rng: np.random.Generator) -> list[Offspring]:
+        """Up to ``n`` new, distinct, never-evaluated genotypes (fewer only if the space runs out)."""
+        taken: set[Genotype] = set()
+        offspring: list[Offspring] = []
+        parents = self._mating_pool()
+        while len(offspring) < n:
+            batch = self._vary(parents, rng, taken) if parents else None
+            if batch is None:
+                try:
+                    batch = [self._fresh(rng, taken)]
+                except SpaceExhaustedError:
+                    if offspring:
+                        return offspring
+                    raise
+            for child in batch[: n - len(offspring)]:
+                taken.add(child.genotype)
+                offspring.append(child)
+        return offspring
+
+    def _mating_pool(self) -> list[Individual]:
+        return [ind for ind in self.population if ind.ok]
+
+    def _vary(self, pool: list[Individual], rng: np.random.Generator, taken: set[Genotype]) -> list[Offspring] | None:
+        """Children of tournament-selected parents, or None after ``max_tries`` duplicates."""
+        ranks, crowding = self._rank_and_crowding(pool)
+        for _ in range(self.options.max_tries):
+            first, second = (pool[i] for i in binary_tournament(ranks, crowding, 2, rng))
+            if rng.random() < self.options.crossover_prob and first.genotype != second.genotype:
+                children = self._crossover(first.genotype, second.genotype, self.space, rng=rng)
+                lineage, label = (first.uid, second.uid), f"{self.options.crossover}+{self.options.mutation}"
+            else:
+                children, lineage, label = (first.genotype,), (first.uid,), self.options.mutation
+            fresh = []
+            for child in children:
+                child = self._mutation(child, self.space, rng=rng)
+                if child not in self.archive and child not in taken and all(child != f.genotype for f in fresh):
+                    fresh.append(Offspring(child, lineage, label))
+            if fresh:
+                return fresh
+        return None
+
+    def _fresh(self, rng: np.random.Generator, taken: set[Genotype]) -> Offspring:
+        """A uniformly random genotype not evaluated nor taken, or `SpaceExhaustedError`."""
+        for _ in range(self.options.max_tries):
+            genotype = self.space.sample(rng)
+            if genotype not in self.archive and genotype not in taken:
+                return Offspring(genotype, (), "sample")
+        if self.space.size > ENUMERATION_LIMIT:
+            raise SpaceExhaustedError(f"no unseen architecture found in {self.options.max_tries} random draws")
+        seen = {self.space.index(g) for g in (*self.archive, *taken)}
+        unseen = np.setdiff1d(np.arange(self.space.size), np.fromiter(seen, dtype=np.int64, count=len(seen)))
+        if len(unseen) == 0:
+            raise SpaceExhaustedError(f"all {self.space.size} architectures of {self.space.name} are evaluated")
+        return Offspring(self.space.from_index(int(unseen[rng.integers(len(unseen))])), (), "sample")
+
+    # -- tell ------------------------------------------------------------------------------
+    def tell(self, individuals: Sequence[Individual]) -> None:
+        """Adds evaluated individuals to the archive and keeps the best ``population`` of all."""
+        for ind in individuals:
+            self.archive[ind.genotype] = ind
+        candidates = self.population + list(individuals)
+        keep = survivors(*self._values_and_violations(candidates), self.options.population)
+        self.population = [candidates[i] for i in keep]
+
+    def restore(self, archive: Sequence[Individual], population_uids: Sequence[int]) -> None:
+        """Sets the state saved in a checkpoint: every evaluated individual and the survivors' uids."""
+        self.archive = {ind.genotype: ind for ind in archive}
+        by_uid = {ind.uid: ind for ind in archive}
+        self.population = [by_uid[uid] for uid in population_uids]
+
+    # -- views -----------------------------------------------------------------------------
+    def front(self) -> list[Individual]:
+        """The feasible non-dominated individuals of the whole archive."""
+        feasible = [ind for ind in self.archive.values() if ind.ok and total_violation(ind.metrics, self.constraints) == 0]
+        if not feasible:
+            return []
+        ranks = nondominated_ranks(minimisation_matrix([i.metrics for i in feasible], self.objectives))
+        return [ind for ind, r in zip(feasible, ranks) if r == 0]
+
+    def _values_and_violations(self, individuals: Sequence[Individual]) -> tuple[np.ndarray, np.ndarray]:
+        values = np.zeros((len(individuals), len(self.objectives)))
+        violations = np.zeros(len(individuals))
+        for row, ind in enumerate(individuals):
+            if ind.ok:
+                values[row] = minimisation_matrix([ind.metrics], self.objectives)[0]
+                violations[row] = total_violation(ind.metrics, self.constraints)
+            else:
+                violations[row] = np.inf
+        return values, violations
+
+    def _rank_and_crowding(self, individuals: Sequence[Individual]) -> tuple[np.ndarray, np.ndarray]:
+        return rank_and_crowding(*self._values_and_violations(individuals))

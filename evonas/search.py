@@ -1,0 +1,337 @@
+"""A search run: ask -> evaluate -> tell -> checkpoint, one generation at a time, resumable exactly.
+
+Randomness: generation ``g`` draws from ``SeedSequence(seed, spawn_key=(0, g))`` and the
+evaluation of uid ``u`` from ``SeedSequence(seed, spawn_key=(1, u))``, so a run's result depends
+on neither the number of workers nor on where it was interrupted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evonas.checkpoint import EvaluationRow, RunStore
+from evonas.errors import CheckpointError, ConfigError, SpaceExhaustedError
+from evonas.evaluators import Candidate, Evaluation, Evaluator, make_evaluator
+from evonas.genotype import Individual
+from evonas.objectives import Objective, metric_sources, parse_constraint, parse_objectives
+from evonas.populations.manager import NSGA2Options, Offspring, PopulationManager
+from evonas.spaces import get_space
+
+GENERATION_STREAM, EVALUATION_STREAM = 0, 1
+DEFAULT_GENERATIONS = 20
+
+
+def generation_rng(seed: int, generation: int) -> np.random.Generator:
+    """The random stream of one generation's selection and variation."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(GENERATION_STREAM, generation)))
+
+
+def evaluation_seed(seed: int, uid: int) -> np.random.SeedSequence:
+    """The seed of one candidate's evaluation (its training batches, its BatchNorm batches...)."""
+    return np.random.SeedSequence(seed, spawn_key=(EVALUATION_STREAM, uid))
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    """Everything that defines a run; stored as ``run.json``.
+
+    Attributes:
+        space: registered search space name.
+        evaluator: registered evaluator name.
+        evaluator_options: keyword options of the evaluator (``table``, ``epochs``...).
+        objectives: objective specs (``acc=cifar10_test_acc:max``).
+        constraints: constraint specs (``latency<=5``).
+        search: population manager settings.
+        generations: stop after this generation (generation 0 is the initial population).
+        evaluations: stop after this many distinct architectures have been evaluated.
+        seed: the run's seed.
+    """
+
+    space: str
+    evaluator: str
+    objectives: tuple[str, ...]
+    evaluator_options: dict[str, Any] = field(default_factory=dict)
+    constraints: tuple[str, ...] = ()
+    search: NSGA2Options = field(default_factory=NSGA2Options)
+    generations: int | None = None
+    evaluations: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        objectives = parse_objectives(self.objectives)
+        object.__setattr__(self, "objectives", tuple(o.spec for o in objectives))
+        object.__setattr__(self, "constraints", tuple(parse_constraint(c).spec for c in self.constraints))
+        if self.generations is None and self.evaluations is None:
+            object.__setattr__(self, "generations", DEFAULT_GENERATIONS)
+        if self.generations is not None and self.generations < 0:
+            raise ConfigError(f"--generations must be at least 0, got {self.generations}")
+        if self.evaluations is not None and self.evaluations < 1:
+            raise ConfigError(f"--evaluations must be at least 1, got {self.evaluations}")
+        if not 0 <= self.seed < 2**63:
+            raise ConfigError(f"--seed must be a non-negative integer, got {self.seed}")
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["objectives"], data["constraints"] = list(self.objectives), list(self.constraints)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        values["objectives"] = tuple(values["objectives"])
+        values["constraints"] = tuple(values.get("constraints", ()))
+        values["search"] = NSGA2Options(**values.get("search", {}))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class GenerationReport:
+    """What a finished generation hands to callbacks."""
+
+    generation: int
+    evaluated: int
+    new: tuple[Individual, ...]
+    front: tuple[Individual, ...]
+    evaluator_seconds: float
+
+
+Callback = Callable[["Search", GenerationReport], None]
+
+
+class Search:
+    """One run of the population manager against an evaluator, checkpointed in a `RunStore`.
+
+    Build it with `Search.start` (new run directory) or `Search.resume` (existing one), then `run`.
+    """
+
+    def __init__(self, config: RunConfig, store: RunStore, evaluator: Evaluator) -> None:
+        self.config = config
+        self.store = store
+        self.space = get_space(config.space)
+        self.objectives: tuple[Objective, ...] = parse_objectives(config.objectives)
+        self.constraints = tuple(parse_constraint(c) for c in config.constraints)
+        self.manager = PopulationManager(self.space, self.objectives, self.constraints, config.search)
+        self.evaluator = evaluator
+        self.generation = -1
+        self.next_uid = 0
+        self.exhausted = False
+        self.evaluator_seconds = 0.0
+        self._replay: dict[tuple[int, str], EvaluationRow] = {}
+
+    # -- construction ----------------------------------------------------------------------
+    @staticmethod
+    def _evaluator_for(config: RunConfig, state_dir: Path) -> Evaluator:
+        objectives = parse_objectives(config.objectives)
+        constraints = [parse_constraint(c) for c in config.constraints]
+        return make_evaluator(
+            config.evaluator,
+            space=get_space(config.space),
+            sources=metric_sources(objectives, constraints),
+            state_dir=state_dir,
+            options=config.evaluator_options,
+        )
+
+    @classmethod
+    def start(cls, config: RunConfig, run_dir: Path) -> Search:
+        """A new run in ``run_dir``; the evaluator is checked before anything is written."""
+        run_dir = Path(run_dir).absolute()
+        evaluator = cls._evaluator_for(config, run_dir / "evaluator")
+        names = list(metric_sources(parse_objectives(config.objectives), [parse_constraint(c) for c in config.constraints]))
+        store = RunStore.create(run_dir, config.to_json(), names)
+        return cls(config, store, evaluator)
+
+    @classmethod
+    def resume(
+        cls,
+        run_dir: Path,
+        *,
+        generations: int | None = None,
+        evaluations: int | None = None,
+        warn: Callable[[str], None] | None = None,
+    ) -> Search:
+        """Continues the run in ``run_dir`` from its newest intact generation.
+
+        ``generations``/``evaluations`` replace the run's budget (to extend a finished run).
+        """
+        store = RunStore.open(run_dir)
+        raw = store.read_config()
+        try:
+            config = RunConfig.from_json(raw)
+        except (KeyError, TypeError) as error:
+            raise CheckpointError(f"{store.path / 'run.json'} is not a valid run configuration: {error}") from None
+        if generations is not None or evaluations is not None:
+            config = dataclasses.replace(config, generations=generations, evaluations=evaluations)
+            store.update_config({"generations": config.generations, "evaluations": config.evaluations})
+        search = cls(config, store, cls._evaluator_for(config, store.evaluator_dir))
+        search._restore(store.load_latest(warn=warn))
+        return search
+
+    def _restore(self, state: dict[str, Any] | None) -> None:
+        if state is None:
+            committed, tail = self.store.read_evaluations(size=self._header_size())
+            size = self._header_size()
+            self.store.discard_generations_after(-1)
+        else:
+            record = state["evaluations_csv"]
+            committed, tail = self.store.read_evaluations(size=record["bytes"], sha256=record["sha256"])
+            size = record["bytes"]
+            self.generation = int(state["generation"])
+            self.next_uid = int(state["next_uid"])
+            self.exhausted = bool(state.get("exhausted", False))
+            self.evaluator_seconds = float(state.get("evaluator_seconds", 0.0))
+            self.store.discard_generations_after(self.generation)
+        archive = [self._individual(row) for row in committed]
+        self.manager.restore(archive, state["population"] if state else [])
+        self._replay = {(row.uid, row.arch): row for row in tail}
+        self.store.truncate_evaluations(size)
+        self._write_front()
+
+    def _header_size(self) -> int:
+        with open(self.store.path / "evaluations.csv", "rb") as handle:
+            return len(handle.readline())
+
+    def _individual(self, row: EvaluationRow) -> Individual:
+        return Individual(
+            uid=row.uid,
+            genotype=self.space.decode(row.arch),
+            arch=row.arch,
+            metrics=row.metrics,
+            generation=row.generation,
+            parents=row.parents,
+            operator=row.operator,
+            status=row.status,
+            seconds=row.seconds,
+        )
+
+    # -- running ---------------------------------------------------------------------------
+    @property
+    def evaluated(self) -> int:
+        return len(self.manager.archive)
+
+    @property
+    def finished(self) -> bool:
+        if self.exhausted:
+            return True
+        if self.config.evaluations is not None and self.evaluated >= self.config.evaluations:
+            return True
+        return self.config.generations is not None and self.generation >= self.config.generations
+
+    @property
+    def budget(self) -> int:
+        """Evaluations the run will make in all (its evaluation budget, or population x generations)."""
+        by_generations = (
+            self.config.search.population * (self.config.generations + 1) if self.config.generations is not None else math.inf
+        )
+        return int(min(self.config.evaluations or math.inf, by_generations, self.space.size))
+
+    def run(
+        self, callbacks: Sequence[Callback] = (), *, on_evaluation: Callable[[Individual], None] | None = None
+    ) -> list[Individual]:
+        """Runs generations until the budget is spent; returns the front of the archive.
+
+        ``callbacks`` hear about each finished generation, ``on_evaluation`` about each evaluation.
+        """
+        if not self.finished:
+            self.evaluator.prepare()
+        while not self.finished:
+            report = self.step(on_evaluation=on_evaluation)
+            for callback in callbacks:
+                callback(self, report)
+        return self.front()
+
+    def step(self, *, on_evaluation: Callable[[Individual], None] | None = None) -> GenerationReport:
+        """Runs one generation and checkpoints it."""
+        generation = self.generation + 1
+        n = self.config.search.population
+        if self.config.evaluations is not None:
+            n = min(n, self.config.evaluations - self.evaluated)
+        try:
+            offspring = self.manager.ask(n, generation_rng(self.config.seed, generation))
+        except SpaceExhaustedError:
+            offspring = []
+        self.exhausted = len(offspring) < n
+        seconds_before = self.evaluator_seconds
+        new = []
+        for individual in self._evaluate(generation, offspring):
+            new.append(individual)
+            if on_evaluation:
+                on_evaluation(individual)
+        self.manager.tell(new)
+        self.generation = generation
+        self.next_uid += len(offspring)
+        self._checkpoint()
+        return GenerationReport(generation, self.evaluated, tuple(new), tuple(self.front()), self.evaluator_seconds - seconds_before)
+
+    def _evaluate(self, generation: int, offspring: Sequence[Offspring]) -> Iterator[Individual]:
+        """Evaluates the offspring (reusing rows an interrupted run wrote), logging each as it arrives."""
+        candidates = [
+            Candidate(self.next_uid + i, child.genotype, self.space.encode(child.genotype), evaluation_seed(self.config.seed, self.next_uid + i))
+            for i, child in enumerate(offspring)
+        ]
+        pending = [c for c in candidates if (c.uid, c.arch) not in self._replay]
+        results = self.evaluator.evaluate(pending)
+        for child, candidate in zip(offspring, candidates):
+            row = self._replay.pop((candidate.uid, candidate.arch), None)
+            if row is not None:
+                evaluation = Evaluation(row.metrics, row.status, row.seconds)
+            else:
+                started = time.perf_counter()
+                evaluation = next(results)
+                elapsed = time.perf_counter() - started
+                self.evaluator_seconds += elapsed
+                if not evaluation.seconds:
+                    evaluation = dataclasses.replace(evaluation, seconds=elapsed)
+            individual = Individual(
+                uid=candidate.uid,
+                genotype=candidate.genotype,
+                arch=candidate.arch,
+                metrics=dict(evaluation.metrics),
+                generation=generation,
+                parents=child.parents,
+                operator=child.operator,
+                status=evaluation.status,
+                seconds=evaluation.seconds,
+            )
+            self.store.append_evaluations([self._row(individual)])
+            yield individual
+
+    @staticmethod
+    def _row(ind: Individual) -> EvaluationRow:
+        return EvaluationRow(ind.generation, ind.uid, ind.arch, ind.parents, ind.operator, ind.status, ind.metrics, ind.seconds)
+
+    def _checkpoint(self) -> None:
+        size, sha256 = self.store.sync_evaluations()
+        self.store.write_generation(
+            self.generation,
+            {
+                "next_uid": self.next_uid,
+                "evaluated": self.evaluated,
+                "exhausted": self.exhausted,
+                "evaluator_seconds": self.evaluator_seconds,
+                "evaluations_csv": {"bytes": size, "sha256": sha256},
+                "rng": {"seed": self.config.seed, "next_generation_spawn_key": [GENERATION_STREAM, self.generation + 1]},
+                "population": [ind.uid for ind in self.manager.population],
+                "population_records": [ind.to_json() for ind in self.manager.population],
+            },
+        )
+        self._write_front()
+
+    # -- results ---------------------------------------------------------------------------
+    def front(self) -> list[Individual]:
+        """The archive's feasible non-dominated individuals, best first by the first objective."""
+        signs = [o.sign for o in self.objectives]
+        key = lambda ind: (*(s * ind.metrics[o.name] for s, o in zip(signs, self.objectives)), ind.arch)  # noqa: E731
+        return sorted(self.manager.front(), key=key)
+
+    def _write_front(self) -> None:
+        names = [o.name for o in self.objectives]
+        self.store.write_front(names, [(ind.arch, [ind.metrics[n] for n in names]) for ind in self.front()])

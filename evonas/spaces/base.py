@@ -1,0 +1,119 @@
+"""The `SearchSpace` base: genes with named choices, sampling, encoding and validation."""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from evonas.errors import ArchitectureError
+from evonas.genotype import Genotype
+
+if TYPE_CHECKING:
+    import torch
+
+
+@dataclass(frozen=True)
+class Gene:
+    """One decision of an architecture.
+
+    Attributes:
+        name: what the gene controls ("edge 1<-0", "layer 3").
+        choices: the names of its options.
+        ordinal: whether the choices are ordered (by capacity), so that neighbours are adjacent.
+    """
+
+    name: str
+    choices: tuple[str, ...]
+    ordinal: bool = False
+
+    def __len__(self) -> int:
+        return len(self.choices)
+
+
+class SearchSpace(abc.ABC):
+    """A set of architectures, each a `Genotype` with one choice per gene.
+
+    Subclasses set ``name``, ``description`` and ``genes`` and implement ``encode``/``decode`` for
+    the space's canonical string; ``build`` gives the torch network of a genotype.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    genes: tuple[Gene, ...]
+
+    @property
+    def size(self) -> int:
+        """Number of distinct genotypes."""
+        return math.prod(len(g) for g in self.genes)
+
+    @property
+    def cardinalities(self) -> np.ndarray:
+        return np.array([len(g) for g in self.genes], dtype=np.int64)
+
+    def sample(self, rng: np.random.Generator) -> Genotype:
+        """A uniformly random genotype; draws one integer per gene from ``rng``."""
+        return Genotype(self.name, tuple(int(rng.integers(len(g))) for g in self.genes))
+
+    def validate(self, genotype: Genotype) -> Genotype:
+        """Returns ``genotype`` unchanged, or raises `ArchitectureError` if it is not of this space."""
+        if genotype.space != self.name:
+            raise ArchitectureError(f"genotype of space {genotype.space!r} given to space {self.name!r}")
+        if len(genotype.genes) != len(self.genes):
+            raise ArchitectureError(
+                f"{self.name} genotypes have {len(self.genes)} genes, got {len(genotype.genes)}: {genotype.genes}"
+            )
+        for gene, value in zip(self.genes, genotype.genes):
+            if not 0 <= value < len(gene):
+                raise ArchitectureError(f"{gene.name}: choice {value} outside 0..{len(gene) - 1}")
+        return genotype
+
+    def make(self, genes: Any) -> Genotype:
+        """A validated genotype of this space from a sequence of choice indices."""
+        return self.validate(Genotype(self.name, tuple(int(g) for g in genes)))
+
+    def index(self, genotype: Genotype) -> int:
+        """The genotype's position in the mixed-radix enumeration of the space (first gene slowest)."""
+        position = 0
+        for gene, value in zip(self.genes, genotype.genes):
+            position = position * len(gene) + value
+        return position
+
+    def from_index(self, position: int) -> Genotype:
+        """Inverse of `index`."""
+        if not 0 <= position < self.size:
+            raise ArchitectureError(f"index {position} outside 0..{self.size - 1}")
+        genes = []
+        for gene in reversed(self.genes):
+            position, value = divmod(position, len(gene))
+            genes.append(value)
+        return Genotype(self.name, tuple(reversed(genes)))
+
+    def neighbours(self, genotype: Genotype, *, adjacent_only: bool = False) -> Iterator[Genotype]:
+        """Every genotype that differs from ``genotype`` in exactly one gene.
+
+        With ``adjacent_only``, ordinal genes only step to an adjacent choice.
+        """
+        for i, (gene, value) in enumerate(zip(self.genes, genotype.genes)):
+            if adjacent_only and gene.ordinal:
+                options = [v for v in (value - 1, value + 1) if 0 <= v < len(gene)]
+            else:
+                options = [v for v in range(len(gene)) if v != value]
+            for v in options:
+                yield genotype.replace(i, v)
+
+    @abc.abstractmethod
+    def encode(self, genotype: Genotype) -> str:
+        """The canonical string of a genotype."""
+
+    @abc.abstractmethod
+    def decode(self, text: str) -> Genotype:
+        """The genotype of a canonical string; raises `ArchitectureError` naming what is wrong."""
+
+    def build(self, genotype: Genotype, *, num_classes: int, in_channels: int, image_size: int) -> torch.nn.Module:
+        """A stand-alone torch network of ``genotype`` for images of the given shape."""
+        raise NotImplementedError(f"space {self.name!r} does not build networks")
