@@ -1,0 +1,25 @@
+"""Shared fixtures: the published tables in ../shared/data (tests that need them skip without them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+NB201_TABLE = SHARED_DATA / "nb201" / "nb201.csv"
+MACRO_TABLE = SHARED_DATA / "nas-bench-macro" / "nas-bench-macro.csv"
+
+
+@pytest.fixture
+def nb201_table() -> Path:
+    if not NB201_TABLE.is_file():
+        pytest.skip(f"published table not found at {NB201_TABLE} (see ../shared/data/README.md)")
+    return NB201_TABLE
+
+
+@pytest.fixture
+def macro_table() -> Path:
+    if not MACRO_TABLE.is_file():
+        pytest.skip(f"published table not found at {MACRO_TABLE} (see ../shared/data/README.md)")
+    return MACRO_TABLE
