@@ -1,0 +1,1 @@
+"""Measurements of built networks: size, FLOPs and latency."""
