@@ -14,7 +14,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,7 +108,7 @@ class RunStore:
             raise CheckpointError(f"run directory {path} exists and is not a directory")
         if is_run_dir(path):
             existing = cls(path).read_config()
-            same = {k: v for k, v in existing.items() if k not in ("evonas_version", "created")} == config
+            same = {k: v for k, v in existing.items() if k not in ("evonas_version", "schema_version")} == config
             hint = "resume it with `evonas resume`" if same else "choose another --run-dir"
             raise CheckpointError(f"{path} already holds {'this' if same else 'a different'} run; {hint}")
         if path.is_dir() and any(not p.name.startswith(".") for p in path.iterdir()):
@@ -266,19 +266,13 @@ class RunStore:
             raise CheckpointError(f"{path} fails its checksum")
         return document
 
-    def load_latest(self, warn: Any = None) -> dict[str, Any] | None:
-        """The newest intact generation: the one ``LATEST`` names, else the newest that checks out.
+    def load_latest(self, warn: Callable[[str], None] | None = None) -> dict[str, Any] | None:
+        """The newest generation file that passes its checksum, or None if no generation was completed.
 
-        Returns None if no generation was completed. ``warn(message)`` hears about skipped files.
+        A file newer than ``LATEST`` is complete (it was renamed into place whole) and is used: a
+        crash can fall between the two renames. ``warn(message)`` hears about skipped files.
         """
         names = sorted((p.name for p in (self.path / GENERATIONS_DIR).glob("[0-9]*.json")), reverse=True)
-        try:
-            latest = (self.path / LATEST_FILE).read_text(encoding="utf-8").strip()
-        except OSError:
-            latest = None
-        if latest in names:
-            names.remove(latest)
-            names.insert(0, latest)
         for name in names:
             try:
                 return self.load_generation(name)

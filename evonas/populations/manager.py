@@ -87,8 +87,9 @@ class PopulationManager:
         taken: set[Genotype] = set()
         offspring: list[Offspring] = []
         parents = self._mating_pool()
+        ranks, crowding = self._rank_and_crowding(parents)
         while len(offspring) < n:
-            batch = self._vary(parents, rng, taken) if parents else None
+            batch = self._vary(parents, ranks, crowding, rng, taken) if parents else None
             if batch is None:
                 try:
                     batch = [self._fresh(rng, taken)]
@@ -104,9 +105,15 @@ class PopulationManager:
     def _mating_pool(self) -> list[Individual]:
         return [ind for ind in self.population if ind.ok]
 
-    def _vary(self, pool: list[Individual], rng: np.random.Generator, taken: set[Genotype]) -> list[Offspring] | None:
+    def _vary(
+        self,
+        pool: list[Individual],
+        ranks: np.ndarray,
+        crowding: np.ndarray,
+        rng: np.random.Generator,
+        taken: set[Genotype],
+    ) -> list[Offspring] | None:
         """Children of tournament-selected parents, or None after ``max_tries`` duplicates."""
-        ranks, crowding = self._rank_and_crowding(pool)
         for _ in range(self.options.max_tries):
             first, second = (pool[i] for i in binary_tournament(ranks, crowding, 2, rng))
             if rng.random() < self.options.crossover_prob and first.genotype != second.genotype:

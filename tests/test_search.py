@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import csv
+import dataclasses
+
+import pytest
+
+from evonas.errors import TableError
+from evonas.evaluators.table import TableEvaluator
+from evonas.populations.manager import NSGA2Options
+from evonas.search import RunConfig, Search
+from tests.tables import write_macro_table
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    return write_macro_table(tmp_path_factory.mktemp("tables") / "macro.csv")
+
+
+def config(table, **changes):
+    base = RunConfig(
+        space="macro",
+        evaluator="table",
+        evaluator_options={"table": str(table)},
+        objectives=("acc=top1", "params"),
+        search=NSGA2Options(population=12),
+        generations=8,
+        seed=3,
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def evaluations_without_time(run_dir):
+    with open(run_dir / "evaluations.csv") as handle:
+        return [row[:-1] for row in csv.reader(handle)]
+
+
+def outputs(run_dir):
+    return (run_dir / "front.csv").read_bytes(), evaluations_without_time(run_dir)
+
+
+def test_same_seed_same_run_other_seed_other_run(table, tmp_path):
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        Search.start(config(table, seed=seed), tmp_path / name).run()
+    assert outputs(tmp_path / "a") == outputs(tmp_path / "b")
+    assert outputs(tmp_path / "a")[1] != outputs(tmp_path / "c")[1]
+
+
+def test_evaluation_budget_counts_distinct_architectures(table, tmp_path):
+    search = Search.start(config(table, generations=None, evaluations=50), tmp_path / "run")
+    search.run()
+    rows = evaluations_without_time(tmp_path / "run")[1:]
+    assert len(rows) == 50 and len({r[2] for r in rows}) == 50
+    assert search.generation == 4  # 12 + 12 + 12 + 12 + 2
+
+
+@pytest.mark.parametrize("stop_after", [0, 3, 7])
+def test_resume_after_a_completed_generation_equals_an_uninterrupted_run(table, tmp_path, stop_after):
+    Search.start(config(table), tmp_path / "whole").run()
+    interrupted = Search.start(config(table), tmp_path / "cut")
+    interrupted.evaluator.prepare()
+    for _ in range(stop_after + 1):
+        interrupted.step()
+    Search.resume(tmp_path / "cut").run()
+    assert outputs(tmp_path / "whole") == outputs(tmp_path / "cut")
+
+
+class Crash(Exception):
+    pass
+
+
+def test_crash_inside_a_generation_reuses_its_logged_evaluations(table, tmp_path, monkeypatch):
+    Search.start(config(table), tmp_path / "whole").run()
+    original = TableEvaluator.evaluate
+    calls = {"n": 0}
+
+    def crashing(self, candidates):
+        for result in original(self, candidates):
+            calls["n"] += 1
+            if calls["n"] == 12 * 4 + 5:  # 5 evaluations into generation 4
+                raise Crash
+            yield result
+
+    monkeypatch.setattr(TableEvaluator, "evaluate", crashing)
+    with pytest.raises(Crash):
+        Search.start(config(table), tmp_path / "cut").run()
+    counted = {"n": 0}
+
+    def counting(self, candidates):
+        for result in original(self, candidates):
+            counted["n"] += 1
+            yield result
+
+    monkeypatch.setattr(TableEvaluator, "evaluate", counting)
+    Search.resume(tmp_path / "cut").run()
+    assert counted["n"] == 12 * 9 - 12 * 4 - 4  # the 4 logged rows of generation 4 are not evaluated again
+    assert outputs(tmp_path / "whole") == outputs(tmp_path / "cut")
+
+
+def test_corrupt_newest_generation_falls_back_to_the_previous_one(table, tmp_path):
+    Search.start(config(table), tmp_path / "whole").run()
+    search = Search.start(config(table), tmp_path / "cut")
+    for _ in range(4):
+        search.step()
+    newest = tmp_path / "cut" / "generations" / "000003.json"
+    newest.write_text(newest.read_text()[:-20])
+    warnings = []
+    resumed = Search.resume(tmp_path / "cut", warn=warnings.append)
+    assert resumed.generation == 2 and "000003.json" in warnings[0]
+    resumed.run()
+    assert outputs(tmp_path / "whole") == outputs(tmp_path / "cut")
+
+
+def test_extending_a_finished_run_equals_running_longer(table, tmp_path):
+    Search.start(config(table, generations=10), tmp_path / "long").run()
+    Search.start(config(table, generations=4), tmp_path / "extended").run()
+    extended = Search.resume(tmp_path / "extended", generations=10)
+    assert not extended.finished
+    extended.run()
+    assert outputs(tmp_path / "long") == outputs(tmp_path / "extended")
+
+
+def test_a_table_lacking_an_architecture_stops_the_run_with_its_name(tmp_path):
+    table = tmp_path / "tiny.csv"
+    table.write_text("arch,top1,params\n00000000,1,1\n00000001,2,2\n")
+    with pytest.raises(TableError, match="is not in table"):
+        Search.start(config(table, search=NSGA2Options(population=4)), tmp_path / "run").run()
+
+
+def test_exhausting_the_space_ends_the_run_after_every_architecture(table, tmp_path):
+    search = Search.start(config(table, generations=None, evaluations=7000, search=NSGA2Options(population=1500)), tmp_path / "run")
+    search.run()
+    assert search.exhausted and search.finished and search.evaluated == 6561
+    assert len({r[2] for r in evaluations_without_time(tmp_path / "run")[1:]}) == 6561
+
+
+def test_start_checks_the_evaluator_before_writing(tmp_path):
+    with pytest.raises(TableError):
+        Search.start(config(tmp_path / "absent.csv"), tmp_path / "run")
+    assert not (tmp_path / "run").exists()

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from evonas.errors import ArchitectureError, ConfigError
+from evonas.genotype import Genotype
+from evonas.spaces import SPACES, get_space
+
+
+def test_registry_lists_spaces_and_rejects_unknown_names_with_the_known_ones():
+    assert {"nb201", "macro"} <= set(SPACES)
+    with pytest.raises(ConfigError, match="unknown space 'nope'; known: .*macro.*nb201"):
+        get_space("nope")
+
+
+@pytest.mark.parametrize("name,size,genes", [("nb201", 15625, 6), ("macro", 6561, 8)])
+def test_sizes(name, size, genes):
+    space = get_space(name)
+    assert space.size == size and len(space.genes) == genes
+
+
+def test_nb201_string_round_trip_matches_the_official_format():
+    space = get_space("nb201")
+    text = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
+    genotype = space.decode(text)
+    assert genotype.genes == (4, 2, 1, 2, 1, 1)
+    assert space.encode(genotype) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "|none~0|+|none~0|none~1|",  # two nodes
+        "|none~1|+|none~0|none~1|+|none~0|none~1|none~2|",  # wrong source index
+        "|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|",  # unknown op
+        "none~0|+|none~0|none~1|+|none~0|none~1|none~2|",  # missing bar
+        "|none~0|+|none~0|+|none~0|none~1|none~2|",  # too few edges
+    ],
+)
+def test_nb201_rejects_malformed_strings(text):
+    with pytest.raises(ArchitectureError):
+        get_space("nb201").decode(text)
+
+
+@pytest.mark.parametrize("text", ["0120120", "012012012", "01201203", "0120120a"])
+def test_macro_rejects_malformed_strings(text):
+    with pytest.raises(ArchitectureError):
+        get_space("macro").decode(text)
+
+
+@pytest.mark.parametrize("name", ["nb201", "macro"])
+def test_index_enumerates_the_space_bijectively(name):
+    space = get_space(name)
+    positions = [space.index(space.from_index(i)) for i in range(space.size)]
+    assert positions == list(range(space.size))
+    assert len({space.encode(space.from_index(i)) for i in range(space.size)}) == space.size
+
+
+@pytest.mark.parametrize("name", ["nb201", "macro"])
+def test_sample_is_valid_reproducible_and_covers_every_choice(name):
+    space = get_space(name)
+    draws = [space.sample(np.random.default_rng(5)) for _ in range(2)]
+    assert draws[0] == draws[1]
+    rng = np.random.default_rng(0)
+    samples = [space.sample(rng) for _ in range(500)]
+    for s in samples:
+        space.validate(s)
+    for i, gene in enumerate(space.genes):
+        assert {s.genes[i] for s in samples} == set(range(len(gene)))
+
+
+def test_validate_rejects_foreign_and_out_of_range_genotypes():
+    space = get_space("macro")
+    with pytest.raises(ArchitectureError, match="space 'nb201'"):
+        space.validate(Genotype("nb201", (0,) * 8))
+    with pytest.raises(ArchitectureError, match="8 genes"):
+        space.validate(Genotype("macro", (0,) * 7))
+    with pytest.raises(ArchitectureError, match="choice 3"):
+        space.validate(Genotype("macro", (0, 0, 0, 3, 0, 0, 0, 0)))
+
+
+def test_neighbours_differ_in_one_gene_and_respect_order_when_asked():
+    space = get_space("macro")
+    g = space.decode("01200000")
+    every = list(space.neighbours(g))
+    assert len(every) == 8 * 2 and len(set(every)) == 16
+    assert all(sum(a != b for a, b in zip(n.genes, g.genes)) == 1 for n in every)
+    adjacent = list(space.neighbours(g, adjacent_only=True))
+    # layer 0 (choice 0) and 2 (choice 2) have one adjacent step, layer 1 (choice 1) two, others one
+    assert len(adjacent) == 1 + 2 + 1 + 5
+    assert all(abs(a - b) <= 1 for n in adjacent for a, b in zip(n.genes, g.genes))
