@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from evonas.cli import main
+from tests.tables import write_macro_table
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    return write_macro_table(tmp_path_factory.mktemp("tables") / "macro.csv")
+
+
+def run_cli(args, capsys):
+    try:
+        main(args)
+        code = 0
+    except SystemExit as stop:
+        code = stop.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def evolve_args(table, run_dir, *extra):
+    return ["evolve", "--space", "macro", "--evaluator", "table", "--table", str(table), "--objectives", "acc=top1,params",
+            "--population", "10", "--generations", "3", "--run-dir", str(run_dir), "--quiet", *extra]
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (["--space", "nope"], "unknown space 'nope'; known: macro, nb201"),
+        (["--evaluator", "nope"], "unknown evaluator 'nope'; known:"),
+        (["--objectives", "energy"], "no default direction; write energy:min or energy:max"),
+        (["--objectives", "acc=top2"], "no column 'top2'"),
+        (["--constraint", "params<"], "ill-formed constraint"),
+        (["--population", "1"], "population must be at least 2"),
+        (["--population", "many"], "'many' is not a valid integer"),
+        (["--crossover", "nope"], "unknown crossover 'nope'"),
+        (["--bogus"], "No such option '--bogus'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(table, tmp_path, capsys, change, message):
+    args = evolve_args(table, tmp_path / "run")
+    for i in range(0, len(change), 2):
+        if change[i] in args:
+            args[args.index(change[i]) + 1] = change[i + 1]
+        else:
+            args.extend(change[i : i + 2])
+    code, out, err = run_cli(args, capsys)
+    assert code == 2 and message in err
+    assert err.count("\n") == 1 and err.startswith("evonas: error: ") and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_missing_table_unwritable_dir_and_foreign_run_dir(table, tmp_path, capsys):
+    code, _, err = run_cli(evolve_args(tmp_path / "absent.csv", tmp_path / "a"), capsys)
+    assert code == 2 and "cannot read table" in err
+    (tmp_path / "file").write_text("")
+    code, _, err = run_cli(evolve_args(table, tmp_path / "file" / "run"), capsys)
+    assert code == 2 and "cannot write run directory" in err
+    assert run_cli(evolve_args(table, tmp_path / "run"), capsys)[0] == 0
+    code, _, err = run_cli(evolve_args(table, tmp_path / "run", "--seed", "9"), capsys)
+    assert code == 2 and "holds a different run" in err
+    code, _, err = run_cli(["show", str(tmp_path)], capsys)
+    assert code == 2 and "is not an evonas run directory" in err and err.count("\n") == 1
+    code, _, err = run_cli(["resume", str(tmp_path)], capsys)
+    assert code == 2 and "is not an evonas run directory" in err
+
+
+def test_evolve_show_resume_and_spaces(table, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    code, out, _ = run_cli(evolve_args(table, run_dir), capsys)
+    assert code == 0 and "40 architectures evaluated in 4 generations" in out
+    code, out, _ = run_cli(["show", str(run_dir)], capsys)
+    lines = out.splitlines()
+    front = (run_dir / "front.csv").read_text().splitlines()
+    assert lines[0].split() == ["arch", "acc", "params", "generation"]
+    assert [line.split()[0] for line in lines[1:]] == [row.split(",")[0] for row in front[1:]]
+    code, out, _ = run_cli(["resume", str(run_dir)], capsys)
+    assert "is complete (40 evaluations)" in out
+    code, out, _ = run_cli(["resume", str(run_dir), "--generations", "5", "--quiet"], capsys)
+    assert "60 architectures evaluated in 6 generations" in out
+    code, out, _ = run_cli(["spaces"], capsys)
+    assert "nb201" in out and "15,625" in out and "6,561" in out
+
+
+NB201_ARGS = ["--space", "nb201", "--evaluator", "table", "--objectives", "acc=cifar10_test_acc,latency=latency_fpga_ms",
+              "--evaluations", "1500", "--population", "20", "--seed", "11", "--quiet"]
+
+
+def evonas(*args, **kwargs):
+    return subprocess.Popen([sys.executable, "-m", "evonas", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kwargs)
+
+
+def test_sigkill_at_random_points_then_resume_gives_the_uninterrupted_front(nb201_table, tmp_path):
+    """kill -9 at random moments (during evaluation or a checkpoint write alike), resume each time."""
+    started = time.perf_counter()
+    whole = evonas("evolve", "--table", str(nb201_table), *NB201_ARGS, "--run-dir", str(tmp_path / "whole"))
+    assert whole.wait() == 0, whole.stderr.read()
+    duration = time.perf_counter() - started
+    rng = np.random.default_rng(int.from_bytes(os.urandom(4), "little"))
+    cut = tmp_path / "cut"
+    process = evonas("evolve", "--table", str(nb201_table), *NB201_ARGS, "--run-dir", str(cut))
+    killed_mid_run = 0
+    for _ in range(4):
+        time.sleep(rng.uniform(0.25, 0.9) * duration)
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            killed_mid_run += (cut / "LATEST").exists()
+        if (cut / "run.json").exists():
+            process = evonas("resume", str(cut), "--quiet")
+        else:  # killed before the run directory existed: start again
+            process = evonas("evolve", "--table", str(nb201_table), *NB201_ARGS, "--run-dir", str(cut))
+    assert process.wait() == 0, process.stderr.read()
+    assert killed_mid_run >= 1  # at least one kill landed after a generation was checkpointed
+    assert (cut / "front.csv").read_bytes() == (tmp_path / "whole" / "front.csv").read_bytes()
