@@ -52,10 +52,13 @@ def _run(search, quiet: bool) -> None:
         click.echo(f"evonas: interrupted; continue with: evonas resume {search.store.path}", err=True)
         sys.exit(130)
     progress.close()
+    from evonas.plotting import plot_run
+
+    plot_run(search.store.path)
     note = " (search space exhausted)" if search.exhausted else ""
     click.echo(
         f"{search.evaluated} architectures evaluated in {search.generation + 1} generations{note}; "
-        f"front of {len(front)} in {search.store.path / 'front.csv'}"
+        f"front of {len(front)} in {search.store.path / 'front.csv'}, plotted in {search.store.path / 'plots'}"
     )
 
 
@@ -125,19 +128,42 @@ def resume(run_dir, generations, evaluations, quiet):
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
-def show(run_dir):
-    """Print the front of a run as a table."""
-    from evonas.checkpoint import RunStore
+@click.option("--sort", "sort_by", help="Objective to sort by, best first [default: the first objective].")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table", show_default=True)
+def show(run_dir, sort_by, fmt):
+    """Print the final front of a run: arch, objectives, the generation that found it."""
+    from evonas.history import RunHistory
+    from evonas.report import front_table
 
-    store = RunStore.open(Path(run_dir))
-    names, rows = store.read_front()
-    found = {row.arch: row.generation for row in store.read_evaluations()[0]}
-    header = ["arch", *names, "generation"]
-    table = [[arch, *(f"{v:.6g}" for v in values), str(found.get(arch, ""))] for arch, values in rows]
-    widths = [max(len(h), *(len(r[i]) for r in table)) if table else len(h) for i, h in enumerate(header)]
-    click.echo("  ".join(h.ljust(w) for h, w in zip(header, widths)))
-    for row in table:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)))
+    click.echo(front_table(RunHistory.load(Path(run_dir)), sort_by).render(fmt), nl=False)
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Figure file (.png, .pdf, .svg) [default: RUN_DIR/plots/front.png].")
+@click.option("--compare", multiple=True, type=click.Path(file_okay=False), help="Another run whose final front to overlay; repeatable.")
+def plot(run_dir, out, compare):
+    """Plot the front after each generation and the hypervolume over time, or compare final fronts."""
+    from evonas.history import RunHistory
+    from evonas.plotting import compare_figure, plot_run, save_figure
+
+    if compare:
+        histories = [RunHistory.load(Path(d)) for d in (run_dir, *compare)]
+        written = [save_figure(compare_figure(histories), Path(out) if out else histories[0].path / "plots" / "compare.png")]
+    else:
+        written = plot_run(Path(run_dir), Path(out) if out else None)
+    for path in written:
+        click.echo(str(path))
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="HTML file [default: RUN_DIR/report.html].")
+def report(run_dir, out):
+    """Write a self-contained HTML report of a run (configuration, figures, front table)."""
+    from evonas.report import write_report
+
+    click.echo(str(write_report(Path(run_dir), Path(out) if out else Path(run_dir) / "report.html")))
 
 
 @cli.command()

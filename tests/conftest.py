@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.tables import write_macro_table
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 NB201_TABLE = SHARED_DATA / "nb201" / "nb201.csv"
 MACRO_TABLE = SHARED_DATA / "nas-bench-macro" / "nas-bench-macro.csv"
@@ -23,3 +25,9 @@ def macro_table() -> Path:
     if not MACRO_TABLE.is_file():
         pytest.skip(f"published table not found at {MACRO_TABLE} (see ../shared/data/README.md)")
     return MACRO_TABLE
+
+
+@pytest.fixture(scope="session")
+def synthetic_table(tmp_path_factory) -> Path:
+    """A full made-up table of the macro space (columns top1, params, energy_mj)."""
+    return write_macro_table(tmp_path_factory.mktemp("tables") / "macro.csv")

@@ -84,12 +84,30 @@ def test_evolve_show_resume_and_spaces(table, tmp_path, capsys):
     front = (run_dir / "front.csv").read_text().splitlines()
     assert lines[0].split() == ["arch", "acc", "params", "generation"]
     assert [line.split()[0] for line in lines[1:]] == [row.split(",")[0] for row in front[1:]]
+    assert (run_dir / "plots" / "front.png").read_bytes().startswith(b"\x89PNG")
     code, out, _ = run_cli(["resume", str(run_dir)], capsys)
     assert "is complete (40 evaluations)" in out
     code, out, _ = run_cli(["resume", str(run_dir), "--generations", "5", "--quiet"], capsys)
     assert "60 architectures evaluated in 6 generations" in out
     code, out, _ = run_cli(["spaces"], capsys)
     assert "nb201" in out and "15,625" in out and "6,561" in out
+
+
+def test_show_formats_plot_and_report(table, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    assert run_cli(evolve_args(table, run_dir), capsys)[0] == 0
+    code, out, _ = run_cli(["show", str(run_dir), "--format", "csv", "--sort", "params"], capsys)
+    rows = [line.split(",") for line in out.splitlines()]
+    assert code == 0 and rows[0] == ["arch", "acc", "params", "generation"]
+    assert [float(r[2]) for r in rows[1:]] == sorted(float(r[2]) for r in rows[1:])
+    code, out, _ = run_cli(["plot", str(run_dir), "-o", str(tmp_path / "f.svg"), "--compare", str(run_dir)], capsys)
+    assert code == 0 and out.strip() == str(tmp_path / "f.svg") and (tmp_path / "f.svg").stat().st_size > 0
+    code, out, _ = run_cli(["report", str(run_dir)], capsys)
+    assert code == 0 and (run_dir / "report.html").read_text().startswith("<!DOCTYPE html>")
+    for command in (["plot", str(tmp_path)], ["report", str(tmp_path)], ["show", str(run_dir), "--sort", "x"],
+                    ["plot", str(run_dir), "-o", str(tmp_path / "f.jpg")]):
+        code, _, err = run_cli(command, capsys)
+        assert code == 2 and err.startswith("evonas: error: ") and err.count("\n") == 1, (command, err)
 
 
 NB201_ARGS = ["--space", "nb201", "--evaluator", "table", "--objectives", "acc=cifar10_test_acc,latency=latency_fpga_ms",
