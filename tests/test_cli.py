@@ -36,7 +36,7 @@ def evolve_args(table, run_dir, *extra):
 @pytest.mark.parametrize(
     "change,message",
     [
-        (["--space", "nope"], "unknown space 'nope'; known: macro, nb201"),
+        (["--space", "nope"], "unknown space 'nope'; known: macro, mobile, nb201"),
         (["--evaluator", "nope"], "unknown evaluator 'nope'; known:"),
         (["--objectives", "energy"], "no default direction; write energy:min or energy:max"),
         (["--objectives", "acc=top2"], "no column 'top2'"),

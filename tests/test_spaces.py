@@ -14,7 +14,7 @@ def test_registry_lists_spaces_and_rejects_unknown_names_with_the_known_ones():
         get_space("nope")
 
 
-@pytest.mark.parametrize("name,size,genes", [("nb201", 15625, 6), ("macro", 6561, 8)])
+@pytest.mark.parametrize("name,size,genes", [("nb201", 15625, 6), ("macro", 6561, 8), ("mobile", 7**16, 16)])
 def test_sizes(name, size, genes):
     space = get_space(name)
     assert space.size == size and len(space.genes) == genes
@@ -43,10 +43,17 @@ def test_nb201_rejects_malformed_strings(text):
         get_space("nb201").decode(text)
 
 
-@pytest.mark.parametrize("text", ["0120120", "012012012", "01201203", "0120120a"])
-def test_macro_rejects_malformed_strings(text):
-    with pytest.raises(ArchitectureError):
-        get_space("macro").decode(text)
+@pytest.mark.parametrize("name,text", [("macro", "0120120"), ("macro", "012012012"), ("macro", "01201203"), ("macro", "0120120a"),
+                                       ("mobile", "012345601234560"), ("mobile", "0123456012345607")])
+def test_single_path_spaces_reject_malformed_strings(name, text):
+    with pytest.raises(ArchitectureError, match="digits"):
+        get_space(name).decode(text)
+
+
+def test_mobile_string_round_trip():
+    space = get_space("mobile")
+    genotype = space.decode("0123456012345606")
+    assert genotype.genes[:8] == (0, 1, 2, 3, 4, 5, 6, 0) and space.encode(genotype) == "0123456012345606"
 
 
 @pytest.mark.parametrize("name", ["nb201", "macro"])
@@ -57,7 +64,7 @@ def test_index_enumerates_the_space_bijectively(name):
     assert len({space.encode(space.from_index(i)) for i in range(space.size)}) == space.size
 
 
-@pytest.mark.parametrize("name", ["nb201", "macro"])
+@pytest.mark.parametrize("name", ["nb201", "macro", "mobile"])
 def test_sample_is_valid_reproducible_and_covers_every_choice(name):
     space = get_space(name)
     draws = [space.sample(np.random.default_rng(5)) for _ in range(2)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -15,6 +15,9 @@ from evonas.genotype import Genotype
 
 if TYPE_CHECKING:
     import torch
+    from torch import nn
+
+    from evonas.networks.supernet import Supernet
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,8 @@ class SearchSpace(abc.ABC):
     """A set of architectures, each a `Genotype` with one choice per gene.
 
     Subclasses set ``name``, ``description`` and ``genes`` and implement ``encode``/``decode`` for
-    the space's canonical string; ``build`` gives the torch network of a genotype.
+    the space's canonical string, and ``network`` for its torch network; ``build`` gives the
+    stand-alone network of a genotype and ``build_supernet`` the weight-sharing one of all.
     """
 
     name: ClassVar[str]
@@ -114,6 +118,47 @@ class SearchSpace(abc.ABC):
     def decode(self, text: str) -> Genotype:
         """The genotype of a canonical string; raises `ArchitectureError` naming what is wrong."""
 
-    def build(self, genotype: Genotype, *, num_classes: int, in_channels: int, image_size: int) -> torch.nn.Module:
-        """A stand-alone torch network of ``genotype`` for images of the given shape."""
+    def network(self, genes: Sequence[int] | None, *, num_classes: int, in_channels: int, image_size: int, **options: Any) -> nn.Module:
+        """The space's torch network for ``genes``, or its supernet (a `Choice` at every decision) for None.
+
+        Called by `build` and `build_supernet`, which initialise the weights; ``options`` are the
+        space's width and depth settings.
+        """
         raise NotImplementedError(f"space {self.name!r} does not build networks")
+
+    def build(
+        self,
+        genotype: Genotype,
+        *,
+        num_classes: int,
+        in_channels: int,
+        image_size: int,
+        generator: torch.Generator | None = None,
+        **options: Any,
+    ) -> nn.Module:
+        """A stand-alone torch network of ``genotype`` for images of the given shape.
+
+        Args:
+            genotype: the architecture.
+            num_classes: outputs of the classifier.
+            in_channels: channels of the input images.
+            image_size: height (= width) of the input images.
+            generator: source of the initial weights; None is a generator seeded with 0, so the
+                same arguments always give the same network.
+            **options: widths and depths of the space's network (its published values by default).
+        """
+        from evonas.networks.initialisation import construct
+
+        self.validate(genotype)
+        shape = {"num_classes": num_classes, "in_channels": in_channels, "image_size": image_size}
+        return construct(lambda: self.network(genotype.genes, **shape, **options), generator)
+
+    def build_supernet(
+        self, *, num_classes: int, in_channels: int, image_size: int, generator: torch.Generator | None = None, **options: Any
+    ) -> Supernet:
+        """The weight-sharing network of every genotype; arguments as for `build`."""
+        from evonas.networks.initialisation import construct
+        from evonas.networks.supernet import Supernet
+
+        build_options = {"num_classes": num_classes, "in_channels": in_channels, "image_size": image_size, **options}
+        return Supernet(self, construct(lambda: self.network(None, **build_options), generator), build_options)

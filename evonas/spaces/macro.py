@@ -2,33 +2,33 @@
 
 from __future__ import annotations
 
-from evonas.errors import ArchitectureError
-from evonas.genotype import Genotype
-from evonas.spaces.base import Gene, SearchSpace
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from evonas.spaces.single_path import SinglePathSpace
+
+if TYPE_CHECKING:
+    from torch import nn
 
 CHOICES = ("identity", "mbconv_e3_k3", "mbconv_e6_k5")
 LAYERS = 8
 
 
-class MacroSpace(SearchSpace):
+class MacroSpace(SinglePathSpace):
     """NAS-Bench-Macro's space; the canonical string is 8 digits, one per layer.
 
     ``0`` identity, ``1`` MobileNetV2 block expand 3 kernel 3, ``2`` expand 6 kernel 5; the
-    choices are ordinal (increasing capacity).
+    choices are ordinal (increasing capacity). ``build`` gives the published network (see
+    `evonas.networks.macro`).
     """
 
     name = "macro"
     description = "NAS-Bench-Macro single path: 8 layers x {identity, MBConv e3k3, e6k5}"
+    choices = CHOICES
+    layers = LAYERS
+    label = "NAS-Bench-Macro arch string"
 
-    def __init__(self) -> None:
-        self.genes = tuple(Gene(f"layer {i}", CHOICES, ordinal=True) for i in range(LAYERS))
+    def network(self, genes: Sequence[int] | None, *, num_classes: int, in_channels: int, image_size: int, **options: Any) -> nn.Module:
+        from evonas.networks.macro import macro_network
 
-    def encode(self, genotype: Genotype) -> str:
-        self.validate(genotype)
-        return "".join(str(g) for g in genotype.genes)
-
-    def decode(self, text: str) -> Genotype:
-        text = text.strip()
-        if len(text) != LAYERS or any(c not in "012" for c in text):
-            raise ArchitectureError(f"not a NAS-Bench-Macro arch string ({LAYERS} digits 0/1/2): {text!r}")
-        return Genotype(self.name, tuple(int(c) for c in text))
+        return macro_network(genes, num_classes=num_classes, in_channels=in_channels, **options)

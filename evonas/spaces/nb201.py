@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from evonas.errors import ArchitectureError
 from evonas.genotype import Genotype
@@ -11,6 +13,9 @@ from evonas.spaces.base import Gene, SearchSpace
 OPERATIONS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 # (target node, source node) of each edge, in the order of the official arch string.
 EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
+if TYPE_CHECKING:
+    from torch import nn
+
 _TOKEN = re.compile(r"^([a-z0-9_]+)~(\d+)$")
 
 
@@ -18,7 +23,8 @@ class NB201Space(SearchSpace):
     """NAS-Bench-201's cell space; the canonical string is the official arch string.
 
     ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``: one group per target node 1..3, listing the
-    operation on the edge from each earlier node ``~k``.
+    operation on the edge from each earlier node ``~k``. ``build`` gives the published network
+    (see `evonas.networks.nb201`).
     """
 
     name = "nb201"
@@ -55,3 +61,8 @@ class NB201Space(SearchSpace):
                     raise ArchitectureError(f"unknown operation {match.group(1)!r} in {text!r}; known: {', '.join(OPERATIONS)}")
                 genes.append(OPERATIONS.index(match.group(1)))
         return Genotype(self.name, tuple(genes))
+
+    def network(self, genes: Sequence[int] | None, *, num_classes: int, in_channels: int, image_size: int, **options: Any) -> nn.Module:
+        from evonas.networks.nb201 import NB201Network
+
+        return NB201Network(genes, num_classes=num_classes, in_channels=in_channels, **options)
