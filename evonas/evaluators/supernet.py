@@ -144,7 +144,10 @@ class SupernetEvaluator(Evaluator):
             raise ConfigError(f"--calibration-batches must be at least 1, got {calibration_batches}")
         self.strategy = STRATEGIES[strategy](space)
         self.strategy_name = strategy
-        self.reused = self._reused_checkpoint(supernet) if supernet else None
+        # A reused supernet is copied into the run; resuming the run reads the copy.
+        own_copy = state_dir / CHECKPOINT_FILE if state_dir else None
+        self.reused_from = (state_dir if own_copy and own_copy.is_file() else Path(supernet)) if supernet else None
+        self.reused = self._reused_checkpoint(self.reused_from) if self.reused_from else None
         reused_meta = json.loads(self.reused["meta"]) if self.reused else None
         if reused_meta and reused_meta["space"] != space.name:
             raise ConfigError(f"the supernet in {supernet} is of space {reused_meta['space']!r}, not {space.name!r}")
@@ -171,9 +174,8 @@ class SupernetEvaluator(Evaluator):
                 "strategy": self.strategy_name, "training": dataclasses.asdict(self.training)}
 
     @staticmethod
-    def _reused_checkpoint(run_dir: str) -> dict[str, Any]:
-        folder = Path(run_dir)
-        path = next((p for p in (folder / "evaluator" / CHECKPOINT_FILE, folder / CHECKPOINT_FILE) if p.is_file()), None)
+    def _reused_checkpoint(run_dir: Path) -> dict[str, Any]:
+        path = next((p for p in (run_dir / "evaluator" / CHECKPOINT_FILE, run_dir / CHECKPOINT_FILE) if p.is_file()), None)
         if path is None:
             raise ConfigError(f"--supernet {run_dir}: no trained supernet there (no evaluator/{CHECKPOINT_FILE})")
         checkpoint = load_tensors(path)
@@ -220,7 +222,7 @@ class SupernetEvaluator(Evaluator):
         self.meter.prepare()
 
     def _take_reused(self) -> None:
-        self._load(self.reused, Path("--supernet"))
+        self._load(self.reused, self.reused_from)
         own = self.checkpoint_path
         if own is not None and not own.is_file():
             self.state_dir.mkdir(parents=True, exist_ok=True)
