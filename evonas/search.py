@@ -138,6 +138,7 @@ class Search:
             sources=metric_sources(objectives, constraints),
             state_dir=state_dir,
             options=config.evaluator_options,
+            seed=config.seed,
         )
 
     @classmethod
@@ -234,14 +235,19 @@ class Search:
         return int(min(self.config.evaluations or math.inf, by_generations, self.space.size))
 
     def run(
-        self, callbacks: Sequence[Callback] = (), *, on_evaluation: Callable[[Individual], None] | None = None
+        self,
+        callbacks: Sequence[Callback] = (),
+        *,
+        on_evaluation: Callable[[Individual], None] | None = None,
+        progress: bool = False,
     ) -> list[Individual]:
         """Runs generations until the budget is spent; returns the front of the archive.
 
-        ``callbacks`` hear about each finished generation, ``on_evaluation`` about each evaluation.
+        ``callbacks`` hear about each finished generation, ``on_evaluation`` about each evaluation;
+        ``progress`` shows the evaluator's own preparation (supernet training) as a progress bar.
         """
         if not self.finished:
-            self.evaluator.prepare()
+            self.evaluator.prepare(progress=progress)
         while not self.finished:
             report = self.step(on_evaluation=on_evaluation)
             for callback in callbacks:
