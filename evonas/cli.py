@@ -193,11 +193,13 @@ def resume(run_dir, generations, evaluations, quiet):
 @click.option("--sort", "sort_by", help="Objective to sort by, best first [default: the first objective].")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table", show_default=True)
 def show(run_dir, sort_by, fmt):
-    """Print the final front of a run: arch, objectives, the generation that found it."""
+    """Print the final front of a run: arch, objectives, the generation that found it (and the test accuracy
+    after `evonas retrain`)."""
     from evonas.history import RunHistory
-    from evonas.report import front_table
+    from evonas.report import front_table, read_retrain, with_test_accuracy
 
-    click.echo(front_table(RunHistory.load(Path(run_dir)), sort_by).render(fmt), nl=False)
+    table = front_table(RunHistory.load(Path(run_dir)), sort_by)
+    click.echo(with_test_accuracy(table, read_retrain(Path(run_dir))).render(fmt), nl=False)
 
 
 @cli.command()
@@ -226,6 +228,34 @@ def report(run_dir, out):
     from evonas.report import write_report
 
     click.echo(str(write_report(Path(run_dir), Path(out) if out else Path(run_dir) / "report.html")))
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False),
+              help="File to write: .json (genotype), .pt (state dict + genotype), .ts (TorchScript), .onnx.")
+@click.option("--arch", help="The architecture's canonical string.")
+@click.option("--rank", type=int, help="Position on the front as `evonas show` lists it (1 = best by the first objective).")
+def export(run_dir, out, arch, rank):
+    """Export an architecture: its genotype, and its network carrying the weights the search measured it with."""
+    from evonas.export import export as export_architecture
+
+    path, inherited = export_architecture(Path(run_dir), Path(out), arch=arch, rank=rank)
+    if not inherited:
+        _warn("this run's evaluator keeps no weights: the exported network is freshly initialised (see `evonas retrain`)")
+    click.echo(str(path))
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--top", default=3, show_default=True, type=int, help="How many of the front to retrain, best first.")
+@click.option("--epochs", type=int, help="Training epochs [the train evaluator's default].")
+@click.option("--jobs", default=1, show_default=True, type=int, help="Architectures trained at once.")
+def retrain(run_dir, top, epochs, jobs):
+    """Train the front's best architectures from scratch and report their test accuracy (retrain.csv)."""
+    from evonas.retrain import retrain as retrain_front
+
+    click.echo(retrain_front(Path(run_dir), top=top, epochs=epochs, jobs=jobs, progress=True).render(), nl=False)
 
 
 @cli.command()

@@ -129,7 +129,8 @@ class Search:
 
     # -- construction ----------------------------------------------------------------------
     @staticmethod
-    def _evaluator_for(config: RunConfig, state_dir: Path) -> Evaluator:
+    def evaluator_for(config: RunConfig, state_dir: Path) -> Evaluator:
+        """The evaluator ``config`` asks for, keeping its state in ``state_dir``."""
         objectives = parse_objectives(config.objectives)
         constraints = [parse_constraint(c) for c in config.constraints]
         return make_evaluator(
@@ -145,7 +146,7 @@ class Search:
     def start(cls, config: RunConfig, run_dir: Path) -> Search:
         """A new run in ``run_dir``; the evaluator is checked before anything is written."""
         run_dir = Path(run_dir).absolute()
-        evaluator = cls._evaluator_for(config, run_dir / "evaluator")
+        evaluator = cls.evaluator_for(config, run_dir / "evaluator")
         names = list(metric_sources(parse_objectives(config.objectives), [parse_constraint(c) for c in config.constraints]))
         store = RunStore.create(run_dir, config.to_json(), names)
         return cls(config, store, evaluator)
@@ -172,7 +173,7 @@ class Search:
         if generations is not None or evaluations is not None:
             config = dataclasses.replace(config, generations=generations, evaluations=evaluations)
             store.update_config({"generations": config.generations, "evaluations": config.evaluations})
-        search = cls(config, store, cls._evaluator_for(config, store.evaluator_dir))
+        search = cls(config, store, cls.evaluator_for(config, store.evaluator_dir))
         search._restore(store.load_latest(warn=warn))
         return search
 

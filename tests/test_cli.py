@@ -105,8 +105,11 @@ def test_show_formats_plot_and_report(table, tmp_path, capsys):
     assert code == 0 and out.strip() == str(tmp_path / "f.svg") and (tmp_path / "f.svg").stat().st_size > 0
     code, out, _ = run_cli(["report", str(run_dir)], capsys)
     assert code == 0 and (run_dir / "report.html").read_text().startswith("<!DOCTYPE html>")
+    code, out, err = run_cli(["export", str(run_dir), "--rank", "1", "-o", str(tmp_path / "best.json")], capsys)
+    assert code == 0 and out.strip() == str(tmp_path / "best.json") and "freshly initialised" in err
     for command in (["plot", str(tmp_path)], ["report", str(tmp_path)], ["show", str(run_dir), "--sort", "x"],
-                    ["plot", str(run_dir), "-o", str(tmp_path / "f.jpg")]):
+                    ["plot", str(run_dir), "-o", str(tmp_path / "f.jpg")], ["retrain", str(tmp_path)],
+                    ["export", str(tmp_path), "--rank", "1", "-o", str(tmp_path / "x.pt")], ["retrain", str(run_dir), "--top", "0"]):
         code, _, err = run_cli(command, capsys)
         assert code == 2 and err.startswith("evonas: error: ") and err.count("\n") == 1, (command, err)
 

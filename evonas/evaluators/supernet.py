@@ -296,8 +296,7 @@ class SupernetEvaluator(Evaluator):
             started = time.perf_counter()
             metrics: dict[str, float] = {}
             if self.accuracy_names:
-                self.supernet.select(candidate.genotype)
-                recalibrate_batchnorm(self.supernet, self.calibration)
+                self._calibrate(candidate.genotype)
                 value = accuracy(self.supernet, self.data.x_val, self.data.y_val)
                 metrics.update(dict.fromkeys(self.accuracy_names, value))
             measured = self.meter.measure(candidate.genotype)
@@ -305,3 +304,19 @@ class SupernetEvaluator(Evaluator):
             status = "ok" if all(math.isfinite(v) for v in metrics.values()) else "failed"
             yield Evaluation(metrics, status=status, seconds=time.perf_counter() - started)
 
+    def _calibrate(self, genotype: Genotype) -> None:
+        """Selects ``genotype``'s path and recomputes its BatchNorm statistics on the fixed calibration batches."""
+        self.supernet.select(genotype)
+        recalibrate_batchnorm(self.supernet, self.calibration)
+
+    def inherited_network(self, genotype: Genotype) -> torch.nn.Module:
+        """The path's stand-alone network with the trained supernet's weights and recalibrated BatchNorm:
+        the network whose accuracy the search measured. `CheckpointError` while training is unfinished."""
+        if not self.trained:
+            checkpoint = load_tensors(self.checkpoint_path) if self.checkpoint_path and self.checkpoint_path.is_file() else None
+            if checkpoint is None or not checkpoint.get("complete"):
+                raise CheckpointError(f"the supernet of {self.state_dir.parent} is not trained yet; finish it with `evonas resume`")
+            self._load(checkpoint, self.checkpoint_path)
+            self.trained = True
+        self._calibrate(genotype)
+        return self.supernet.subnet(genotype).eval()

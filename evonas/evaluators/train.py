@@ -41,6 +41,7 @@ class TrainingTask:
     training: TrainingOptions
     seed: int
     threads: int
+    final: bool = False
 
 
 @functools.lru_cache(maxsize=2)
@@ -49,12 +50,20 @@ def _dataset(source: str, seed: int) -> Dataset:
 
 
 def train_candidate(task: TrainingTask) -> tuple[float, float]:
-    """Trains one candidate from scratch; returns its validation accuracy (%) and the seconds it took."""
+    """Trains one candidate from scratch; returns its accuracy (%) and the seconds it took.
+
+    A search's candidate trains on the training split and is measured on the validation split; a
+    ``final`` one (retraining after the search) trains on both and is measured on the held-back test split.
+    """
     started = time.perf_counter()
     use_threads(task.threads)
     data = _dataset(task.data, task.data_seed)
     generator = torch.Generator().manual_seed(task.seed)
     network = get_space(task.genotype.space).build(task.genotype, **task.build_options, generator=generator)
+    if task.final:
+        x, y = torch.cat([data.x_train, data.x_val]), torch.cat([data.y_train, data.y_val])
+        train_network(network, x, y, task.training, generator)
+        return accuracy(network, data.x_test, data.y_test), time.perf_counter() - started
     train_network(network, data.x_train, data.y_train, task.training, generator)
     return accuracy(network, data.x_val, data.y_val), time.perf_counter() - started
 
@@ -113,11 +122,19 @@ class TrainEvaluator(Evaluator):
     def prepare(self, *, progress: bool = True) -> None:
         self.meter.prepare()
 
-    def evaluate(self, candidates: Sequence[Candidate]) -> Iterator[Evaluation]:
-        tasks = [
-            TrainingTask(c.genotype, self.build_options, self.data_source, self.seed, self.training, torch_seed(c.seed), self.threads)
+    def _tasks(self, candidates: Sequence[Candidate], *, final: bool) -> list[TrainingTask]:
+        return [
+            TrainingTask(c.genotype, self.build_options, self.data_source, self.seed, self.training, torch_seed(c.seed), self.threads, final)
             for c in candidates
         ]
+
+    def test_accuracy(self, candidates: Sequence[Candidate]) -> Iterator[tuple[float, float]]:
+        """The retrain stage: each candidate trained from scratch on the training and validation splits together,
+        then measured on the held-back test split; yields (accuracy %, seconds) in order."""
+        return self.parallelism.map(train_candidate, self._tasks(candidates, final=True))
+
+    def evaluate(self, candidates: Sequence[Candidate]) -> Iterator[Evaluation]:
+        tasks = self._tasks(candidates, final=False)
         if self.accuracy_names:
             results = self.parallelism.map(train_candidate, tasks)
         else:  # only size or latency asked: nothing to train
