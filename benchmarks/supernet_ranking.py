@@ -6,6 +6,9 @@ the ground truth's own seed-to-seed agreement, the supernet's agreement with the
 mean of the two trainings), and the seconds per candidate of each.
 
     python benchmarks/supernet_ranking.py --space macro --archs 30 --supernet-epochs 60 --train-epochs 10
+
+``--truth FILE`` keeps the stand-alone accuracies (JSON) and reuses them when the settings match, so
+supernet variants can be compared against the same ground truth without training it again.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 from scipy.stats import kendalltau, spearmanr
@@ -41,6 +45,7 @@ def main() -> None:
     parser.add_argument("--supernet-options", default="{}", help="more supernet evaluator options as JSON")
     parser.add_argument("--jobs", type=int, default=1, help="stand-alone trainings at once")
     parser.add_argument("--seed", type=int, default=0, help="the run seed (data split, supernet)")
+    parser.add_argument("--truth", type=Path, help="JSON file caching the stand-alone accuracies")
     args = parser.parse_args()
 
     space = get_space(args.space)
@@ -59,13 +64,21 @@ def main() -> None:
     inherited = [e.metrics["acc"] for e in supernet.evaluate(candidates(args.seed))]
     inherited_seconds = (time.perf_counter() - started) / len(genotypes)
 
-    trainer = make_evaluator("train", space=space, sources=sources, state_dir=None, seed=args.seed,
-                             options={"data": args.data, "epochs": args.train_epochs, "jobs": args.jobs})
-    runs, train_seconds = [], []
-    for stream in (args.seed, args.seed + 1):
-        evaluations = list(trainer.evaluate(candidates(stream)))
-        runs.append([e.metrics["acc"] for e in evaluations])
-        train_seconds.extend(e.seconds for e in evaluations)
+    settings = {"space": args.space, "data": args.data, "train_epochs": args.train_epochs, "seed": args.seed,
+                "archs": [space.encode(g) for g in genotypes]}
+    cached = json.loads(args.truth.read_text()) if args.truth and args.truth.is_file() else None
+    if cached and cached["settings"] == settings:
+        runs, train_seconds = cached["runs"], cached["seconds"]
+    else:
+        trainer = make_evaluator("train", space=space, sources=sources, state_dir=None, seed=args.seed,
+                                 options={"data": args.data, "epochs": args.train_epochs, "jobs": args.jobs})
+        runs, train_seconds = [], []
+        for stream in (args.seed, args.seed + 1):
+            evaluations = list(trainer.evaluate(candidates(stream)))
+            runs.append([e.metrics["acc"] for e in evaluations])
+            train_seconds.extend(e.seconds for e in evaluations)
+        if args.truth:
+            args.truth.write_text(json.dumps({"settings": settings, "runs": runs, "seconds": train_seconds}))
     truth = np.mean(runs, axis=0)
 
     print(f"space {args.space}, data {args.data}, {len(genotypes)} architectures (sample seed {args.sample_seed})")

@@ -92,7 +92,7 @@ EVALUATOR_OPTIONS = (
     click.option("--batch-size", type=int, help="Training batch size [64]."),
     click.option("--optimizer", help="sgd (Nesterov) or adam [sgd]."),
     click.option("--lr", type=float, help="Initial learning rate [0.1]."),
-    click.option("--weight-decay", type=float, help="L2 penalty [5e-4]."),
+    click.option("--weight-decay", type=float, help="L2 penalty [supernet 4e-5, train 5e-4]."),
     click.option("--schedule", help="Learning-rate schedule: cosine or constant [cosine]."),
     click.option("--calibration-batches", type=int, help="Training batches that recompute a candidate's BatchNorm statistics [8]."),
     click.option("--widths", callback=_widths, help="Network widths, e.g. channels=8,head_channels=64 (see README)."),

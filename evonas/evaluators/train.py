@@ -27,7 +27,7 @@ from evonas.spaces import get_space
 from evonas.spaces.base import SearchSpace
 from evonas.training import TrainingOptions, accuracy, torch_seed, train_network, use_threads
 
-DEFAULT_EPOCHS = 30
+DEFAULT_EPOCHS = 10
 
 
 @dataclass(frozen=True)
