@@ -70,8 +70,9 @@ def cli() -> None:
 
 @cli.command()
 @click.option("--space", default="macro", show_default=True, help="Search space (see `evonas spaces`).")
-@click.option("--evaluator", default="table", show_default=True, help="How candidates are measured: table.")
+@click.option("--evaluator", default="table", show_default=True, help="How candidates are measured: table, zero-cost.")
 @click.option("--table", type=click.Path(dir_okay=False), help="Benchmark table CSV (table evaluator).")
+@click.option("--proxy", help="Zero-cost proxy (zero-cost evaluator): synflow, naswot, jacob_cov, grad_norm, snip, params, flops.")
 @click.option(
     "--objectives",
     default="acc,latency",
@@ -88,13 +89,15 @@ def cli() -> None:
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the run.")
 @click.option("--run-dir", type=click.Path(file_okay=False), help="Run directory [default: checkpoints/<space>-<evaluator>-seed<seed>-<time>].")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def evolve(space, evaluator, table, objectives, constraints, population, generations, evaluations, crossover, crossover_prob, mutation, seed, run_dir, quiet):
+def evolve(space, evaluator, table, proxy, objectives, constraints, population, generations, evaluations, crossover, crossover_prob, mutation, seed, run_dir, quiet):
     """Start a search and write it to a run directory."""
     from evonas.search import RunConfig, Search
 
     evaluator_options = {}
     if table is not None:
         evaluator_options["table"] = str(Path(table).absolute())
+    if proxy is not None:
+        evaluator_options["proxy"] = proxy
     config = RunConfig(
         space=space,
         evaluator=evaluator,

@@ -138,6 +138,7 @@ class Search:
             sources=metric_sources(objectives, constraints),
             state_dir=state_dir,
             options=config.evaluator_options,
+            seed=config.seed,
         )
 
     @classmethod

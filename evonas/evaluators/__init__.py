@@ -18,22 +18,23 @@ EVALUATORS = Registry(
     "evaluator",
     {
         "table": "evonas.evaluators.table:TableEvaluator",
+        "zero-cost": "evonas.evaluators.zero_cost:ZeroCostEvaluator",
     },
 )
 
 
 def make_evaluator(
-    name: str, *, space: SearchSpace, sources: Mapping[str, str], state_dir: Path | None, options: Mapping[str, Any]
+    name: str, *, space: SearchSpace, sources: Mapping[str, str], state_dir: Path | None, options: Mapping[str, Any], seed: int = 0
 ) -> Evaluator:
     """Builds the evaluator registered as ``name``; an option it does not take is a `ConfigError`."""
     cls = EVALUATORS[name]
     accepted = {
         p.name for p in inspect.signature(cls.__init__).parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY
-    } - {"space", "sources", "state_dir"}
+    } - {"space", "sources", "state_dir", "seed"}
     unknown = sorted(set(options) - accepted)
     if unknown:
         raise ConfigError(
             f"evaluator {name!r} does not take {', '.join('--' + u.replace('_', '-') for u in unknown)}"
             f" (it takes: {', '.join('--' + a.replace('_', '-') for a in sorted(accepted)) or 'no options'})"
         )
-    return cls(space=space, sources=sources, state_dir=state_dir, **options)
+    return cls(space=space, sources=sources, state_dir=state_dir, seed=seed, **options)

@@ -41,6 +41,7 @@ class Evaluator(abc.ABC):
         sources: metric name (as the run reports it) -> the evaluator's own source for it
             (a table column, ``latency:measured``, ...).
         state_dir: folder of the run directory where the evaluator keeps its state.
+        seed: the run's seed (evaluators that train derive their streams from it).
 
     Subclasses take their own options as keyword-only arguments and raise `ConfigError`
     (naming the value) for bad ones.
@@ -49,10 +50,11 @@ class Evaluator(abc.ABC):
     name: ClassVar[str]
     description: ClassVar[str]
 
-    def __init__(self, *, space: SearchSpace, sources: Mapping[str, str], state_dir: Path | None = None) -> None:
+    def __init__(self, *, space: SearchSpace, sources: Mapping[str, str], state_dir: Path | None = None, seed: int = 0) -> None:
         self.space = space
         self.sources = dict(sources)
         self.state_dir = state_dir
+        self.seed = seed
 
     def prepare(self, *, progress: bool = True) -> None:
         """Work before the first evaluation (training a supernet); resumable from ``state_dir``."""

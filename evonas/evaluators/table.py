@@ -77,8 +77,10 @@ class TableEvaluator(Evaluator):
     name = "table"
     description = "look architectures up in a benchmark table (--table CSV); objectives map to columns"
 
-    def __init__(self, *, space: SearchSpace, sources: Mapping[str, str], state_dir: Path | None = None, table: str | None = None) -> None:
-        super().__init__(space=space, sources=sources, state_dir=state_dir)
+    def __init__(
+        self, *, space: SearchSpace, sources: Mapping[str, str], state_dir: Path | None = None, seed: int = 0, table: str | None = None
+    ) -> None:
+        super().__init__(space=space, sources=sources, state_dir=state_dir, seed=seed)
         if not table:
             raise ConfigError("the table evaluator needs --table PATH")
         self.table = Path(table)
