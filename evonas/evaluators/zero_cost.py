@@ -28,6 +28,8 @@ class ZeroCostEvaluator(Evaluator):
             data-dependent proxies score a batch of its training split ("digits", a ``.npz`` file
             or a folder of class folders; see `evonas.data.load_dataset`).
         batch_size: images in that batch.
+        widths: width and depth options of the space's network (its published ones by default,
+            the size at which the proxies were validated).
         threads: torch threads while scoring; one is fastest for single small networks, and on a
             busy machine more threads can be many times slower.
     """
@@ -45,6 +47,7 @@ class ZeroCostEvaluator(Evaluator):
         proxy: str | None = None,
         data: str = "digits",
         batch_size: int = 64,
+        widths: Mapping[str, int] | None = None,
         threads: int = 1,
     ) -> None:
         super().__init__(space=space, sources=sources, state_dir=state_dir, seed=seed)
@@ -61,6 +64,8 @@ class ZeroCostEvaluator(Evaluator):
             raise ConfigError(f"--batch-size must be at least 2, got {batch_size}")
         if threads < 1:
             raise ConfigError(f"--threads must be at least 1, got {threads}")
+        import torch
+
         from evonas.data import load_dataset
         from evonas.proxies.scorer import ProxyScorer
 
@@ -75,7 +80,12 @@ class ZeroCostEvaluator(Evaluator):
             images=dataset.x_train,
             labels=dataset.y_train,
             batch_size=batch_size,
+            network_options=widths,
         )
+        try:
+            self.scorer.network(space.from_index(0), torch.Generator())
+        except TypeError as error:
+            raise ConfigError(f"--widths {dict(widths or {})} do not fit the {space.name} network: {error}") from None
 
     def prepare(self, *, progress: bool = True) -> None:
         import torch
