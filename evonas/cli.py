@@ -11,6 +11,7 @@ import click
 from evonas import __version__
 from evonas.errors import EvonasError
 from evonas.populations.manager import NSGA2Options
+from evonas.populations.screening import ScreenOptions
 
 DEFAULT_PARENT = Path("checkpoints")
 
@@ -86,10 +87,12 @@ def cli() -> None:
 @click.option("--crossover", default=NSGA2Options.crossover, show_default=True, help="Crossover: uniform, two-point.")
 @click.option("--crossover-prob", default=NSGA2Options.crossover_prob, show_default=True, type=float)
 @click.option("--mutation", default=NSGA2Options.mutation, show_default=True, help="Mutation: resample, neighbour.")
+@click.option("--screen", help="Proxy screening: offspring are drawn --screen-factor times over and the best by this zero-cost proxy (e.g. synflow) evaluated.")
+@click.option("--screen-factor", default=ScreenOptions.factor, show_default=True, type=int, help="Offspring drawn per offspring evaluated (--screen).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the run.")
 @click.option("--run-dir", type=click.Path(file_okay=False), help="Run directory [default: checkpoints/<space>-<evaluator>-seed<seed>-<time>].")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def evolve(space, evaluator, table, proxy, objectives, constraints, population, generations, evaluations, crossover, crossover_prob, mutation, seed, run_dir, quiet):
+def evolve(space, evaluator, table, proxy, objectives, constraints, population, generations, evaluations, crossover, crossover_prob, mutation, screen, screen_factor, seed, run_dir, quiet):
     """Start a search and write it to a run directory."""
     from evonas.search import RunConfig, Search
 
@@ -105,6 +108,7 @@ def evolve(space, evaluator, table, proxy, objectives, constraints, population, 
         objectives=tuple(objectives.split(",")),
         constraints=tuple(constraints),
         search=NSGA2Options(population=population, crossover=crossover, crossover_prob=crossover_prob, mutation=mutation),
+        screen=ScreenOptions(proxy=screen, factor=screen_factor) if screen else None,
         generations=generations,
         evaluations=evaluations,
         seed=seed,
