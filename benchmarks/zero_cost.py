@@ -54,6 +54,7 @@ def main() -> None:
     parser.add_argument("--classes", type=int, default=10, help="Outputs of the networks (the table's task).")
     parser.add_argument("--in-channels", type=int, default=3)
     parser.add_argument("--image-size", type=int, default=32)
+    parser.add_argument("--widths", default="", help="Network options of the space, e.g. channels=8,cells_per_stage=1 (default: published).")
     parser.add_argument("--data", default="random", help='"random" or a dataset (digits, .npz, folder).')
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (one is fastest for single networks).")
@@ -61,16 +62,17 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     space = get_space(args.space)
+    widths = {key: int(value) for key, value in (item.split("=") for item in args.widths.split(",") if item)}
     archs, truth = read_column(args.table, args.column)
     rng = np.random.default_rng(args.seed)
     picked = rng.choice(len(archs), size=min(args.sample, len(archs)), replace=False)
     if args.data == "random":
         shape = {"num_classes": args.classes, "in_channels": args.in_channels, "image_size": args.image_size}
-        scorer = ProxyScorer(space, **shape, batch_size=args.batch_size)
+        scorer = ProxyScorer(space, **shape, batch_size=args.batch_size, network_options=widths)
     else:
         data = load_dataset(args.data, seed=args.seed)
         scorer = ProxyScorer(space, num_classes=args.classes, in_channels=data.in_channels, image_size=data.image_size,
-                             images=data.x_train, labels=data.y_train, batch_size=args.batch_size)
+                             images=data.x_train, labels=data.y_train, batch_size=args.batch_size, network_options=widths)
     scores = np.empty(len(picked))
     started = time.perf_counter()
     for k, i in enumerate(picked):
@@ -80,7 +82,8 @@ def main() -> None:
     seconds = (time.perf_counter() - started) / len(picked)
     spearman = stats.spearmanr(scores, truth[picked]).statistic  # -inf (no signal) ranks below every score
     kendall = stats.kendalltau(scores, truth[picked]).statistic
-    print(f"{args.proxy} vs {args.column} on {len(picked)} architectures of {args.table.name} (seed {args.seed}, data {args.data}): "
+    print(f"{args.proxy} vs {args.column} on {len(picked)} architectures of {args.table.name} (seed {args.seed}, data {args.data}, "
+          f"widths {widths or 'published'}, image size {scorer.build_options['image_size']}): "
           f"{int(np.isneginf(scores).sum())} scored -inf")
     print(f"spearman={spearman:.4f} kendall={kendall:.4f} seconds_per_arch={seconds:.4f}")
 

@@ -12,6 +12,7 @@ from evonas import __version__
 from evonas.errors import EvonasError
 from evonas.populations.manager import NSGA2Options
 from evonas.populations.screening import ScreenOptions
+from evonas.proxies import PROXIES
 
 DEFAULT_PARENT = Path("checkpoints")
 
@@ -73,12 +74,12 @@ def cli() -> None:
 @click.option("--space", default="macro", show_default=True, help="Search space (see `evonas spaces`).")
 @click.option("--evaluator", default="table", show_default=True, help="How candidates are measured: table, zero-cost.")
 @click.option("--table", type=click.Path(dir_okay=False), help="Benchmark table CSV (table evaluator).")
-@click.option("--proxy", help="Zero-cost proxy (zero-cost evaluator): synflow, naswot, jacob_cov, grad_norm, snip, params, flops.")
+@click.option("--proxy", help=f"Zero-cost proxy (zero-cost evaluator): {', '.join(PROXIES)}.")
 @click.option(
     "--objectives",
     default="acc,latency",
     show_default=True,
-    help="Comma list of NAME[=COLUMN][:min|max]; acc is maximised, latency/params/flops/size minimised.",
+    help="Comma list of NAME[=COLUMN][:min|max]; acc and proxy scores are maximised, latency/params/flops/size minimised.",
 )
 @click.option("--constraint", "constraints", multiple=True, help='A limit such as "latency<=5"; repeatable.')
 @click.option("--population", default=NSGA2Options.population, show_default=True, type=int, help="Population size.")
