@@ -50,6 +50,21 @@ def test_screening_keeps_the_proxys_best_in_the_order_proposed():
     assert positions == sorted(positions)
 
 
+def test_pareto_screening_keeps_the_best_trade_offs_of_score_and_size():
+    space = get_space("macro")
+    offspring = PopulationManager(space, ()).ask(15, np.random.default_rng(1))
+    screen = ProxyScreen(space, dataclasses.replace(SCREEN, proxy="synflow", rank="pareto"), seed=0)
+    kept = screen.select(offspring, 5)
+    score = {child.genotype: screen.score(child.genotype) for child in offspring}
+    dropped = [child for child in offspring if child not in kept]
+    sizes = [s for _, s in score.values()]
+    assert min(sizes) in {score[c.genotype][1] for c in kept}  # the smallest network is kept...
+    assert max(s for s, _ in score.values()) in {score[c.genotype][0] for c in kept}  # ...and the best score
+    for k in kept:
+        (ks, kp) = score[k.genotype]
+        assert not any(score[d.genotype][0] >= ks and score[d.genotype][1] <= kp and score[d.genotype] != (ks, kp) for d in dropped)
+
+
 def test_a_screened_generation_evaluates_the_best_of_what_the_manager_proposed(table, tmp_path):
     search = Search.start(config(table), tmp_path / "run")
     first = search.step()
