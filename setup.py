@@ -30,7 +30,7 @@ setup(
         "scikit-learn>=1.3",
     ],
     extras_require={
-        "dev": ["pytest>=7", "hypothesis>=6.80", "ruff>=0.4", "optuna>=3.4", "scipy>=1.10"],
+        "dev": ["pytest>=7", "hypothesis>=6.80", "ruff>=0.4", "optuna>=3.4", "scipy>=1.10", "onnx>=1.15"],
         "dask": ["dask[distributed]>=2023.1"],
         "ray": ["ray>=2.9"],
         "onnx": ["onnx>=1.15"],

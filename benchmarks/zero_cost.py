@@ -68,11 +68,11 @@ def main() -> None:
     picked = rng.choice(len(archs), size=min(args.sample, len(archs)), replace=False)
     if args.data == "random":
         shape = {"num_classes": args.classes, "in_channels": args.in_channels, "image_size": args.image_size}
-        scorer = ProxyScorer(space, **shape, batch_size=args.batch_size, network_options=widths)
+        scorer = ProxyScorer(space, **shape, batch_size=args.batch_size, **widths)
     else:
         data = load_dataset(args.data, seed=args.seed)
         scorer = ProxyScorer(space, num_classes=args.classes, in_channels=data.in_channels, image_size=data.image_size,
-                             images=data.x_train, labels=data.y_train, batch_size=args.batch_size, network_options=widths)
+                             images=data.x_train, labels=data.y_train, batch_size=args.batch_size, **widths)
     scores = np.empty(len(picked))
     started = time.perf_counter()
     for k, i in enumerate(picked):

@@ -30,6 +30,7 @@ FRONT_FILE = "front.csv"
 GENERATIONS_DIR = "generations"
 EVALUATOR_DIR = "evaluator"
 PLOTS_DIR = "plots"
+RETRAIN_FILE = "retrain.csv"
 
 
 def format_value(value: float) -> str:

@@ -15,6 +15,9 @@ from evonas.populations.screening import ScreenOptions
 from evonas.proxies import PROXIES
 
 DEFAULT_PARENT = Path("checkpoints")
+# The main job's budget: with the default supernet it ends within about five minutes on two cores.
+DEFAULT_POPULATION = 24
+DEFAULT_GENERATIONS = 12
 
 
 def _warn(message: str) -> None:
@@ -48,7 +51,7 @@ class _Progress:
 def _run(search, quiet: bool) -> None:
     progress = _Progress(search, enabled=not quiet)
     try:
-        front = search.run([progress.on_generation], on_evaluation=progress.on_evaluation)
+        front = search.run([progress.on_generation], on_evaluation=progress.on_evaluation, progress=not quiet)
     except KeyboardInterrupt:
         progress.close()
         click.echo(f"evonas: interrupted; continue with: evonas resume {search.store.path}", err=True)
@@ -70,42 +73,99 @@ def cli() -> None:
     """Multi-objective evolutionary neural architecture search."""
 
 
+def _widths(ctx, param, value: str | None) -> dict[str, int] | None:
+    if value is None:
+        return None
+    widths = {}
+    for item in value.split(","):
+        key, _, number = item.partition("=")
+        if not key.strip() or not number.strip().isdigit():
+            raise click.BadParameter(f"expected NAME=INTEGER[,NAME=INTEGER...], got {value!r}")
+        widths[key.strip()] = int(number)
+    return widths
+
+
+# Options of the network evaluators (supernet, train, zero-cost); each is passed on only when given, so an
+# evaluator that does not take it reports it (make_evaluator).
+EVALUATOR_OPTIONS = (
+    click.option("--data", help="Dataset: cluttered-digits (default), digits, a .npz file (x, y) or a folder of class folders."),
+    click.option("--strategy", help="Supernet training strategy: spos."),
+    click.option("--epochs", type=int, help="Training epochs (supernet, or each candidate with --evaluator train)."),
+    click.option("--batch-size", type=int, help="Training batch size [64]."),
+    click.option("--optimizer", help="sgd (Nesterov) or adam [sgd]."),
+    click.option("--lr", type=float, help="Initial learning rate [0.1]."),
+    click.option("--weight-decay", type=float, help="L2 penalty [5e-4]."),
+    click.option("--schedule", help="Learning-rate schedule: cosine or constant [cosine]."),
+    click.option("--calibration-batches", type=int, help="Training batches that recompute a candidate's BatchNorm statistics [8]."),
+    click.option("--widths", callback=_widths, help="Network widths, e.g. channels=8,head_channels=64 (see README)."),
+    click.option("--supernet", type=click.Path(file_okay=False), help="Reuse the trained supernet of this run directory."),
+    click.option("--jobs", type=int, help="Candidates trained at once by the train evaluator [1]."),
+    click.option("--threads", type=int, help="Torch threads [1]."),
+    click.option("--proxy", help=f"Zero-cost proxy (zero-cost evaluator): {', '.join(PROXIES)}."),
+)
+PATH_OPTIONS = ("supernet",)
+
+
+def _evaluator_options(table: str | None, given: dict) -> dict:
+    options = {name: value for name, value in given.items() if value is not None}
+    if table is not None:
+        options["table"] = table
+    for name in ("table", *PATH_OPTIONS):
+        if name in options:
+            options[name] = str(Path(options[name]).absolute())
+    if "data" in options and Path(options["data"]).exists():
+        options["data"] = str(Path(options["data"]).absolute())
+    return options
+
+
+def _with_options(options):
+    def decorate(function):
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
 @cli.command()
 @click.option("--space", default="macro", show_default=True, help="Search space (see `evonas spaces`).")
-@click.option("--evaluator", default="table", show_default=True, help="How candidates are measured: table, zero-cost.")
+@click.option("--evaluator", default="supernet", show_default=True, help="How candidates are measured: supernet, train, table, zero-cost.")
 @click.option("--table", type=click.Path(dir_okay=False), help="Benchmark table CSV (table evaluator).")
-@click.option("--proxy", help=f"Zero-cost proxy (zero-cost evaluator): {', '.join(PROXIES)}.")
 @click.option(
     "--objectives",
     default="acc,latency",
     show_default=True,
-    help="Comma list of NAME[=COLUMN][:min|max]; acc and proxy scores are maximised, latency/params/flops/size minimised.",
+    help="Comma list of NAME[=SOURCE][:min|max]; acc and proxy scores (synflow...) are maximised, "
+    "latency/params/flops/size minimised; latency:measured times whole networks.",
 )
 @click.option("--constraint", "constraints", multiple=True, help='A limit such as "latency<=5"; repeatable.')
-@click.option("--population", default=NSGA2Options.population, show_default=True, type=int, help="Population size.")
-@click.option("--generations", type=int, help="Stop after this generation (0 = initial population only).")
+@click.option("--population", default=DEFAULT_POPULATION, show_default=True, type=int, help="Population size.")
+@click.option("--generations", type=int, help=f"Stop after this generation (0 = initial population only) [{DEFAULT_GENERATIONS}].")
 @click.option("--evaluations", type=int, help="Stop after this many distinct architectures.")
 @click.option("--crossover", default=NSGA2Options.crossover, show_default=True, help="Crossover: uniform, two-point.")
 @click.option("--crossover-prob", default=NSGA2Options.crossover_prob, show_default=True, type=float)
 @click.option("--mutation", default=NSGA2Options.mutation, show_default=True, help="Mutation: resample, neighbour.")
+@_with_options(EVALUATOR_OPTIONS)
 @click.option("--screen", help="Proxy screening: offspring are drawn --screen-factor times over and the best by this zero-cost proxy (e.g. synflow) evaluated.")
 @click.option("--screen-factor", default=ScreenOptions.factor, show_default=True, type=int, help="Offspring drawn per offspring evaluated (--screen).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the run.")
 @click.option("--run-dir", type=click.Path(file_okay=False), help="Run directory [default: checkpoints/<space>-<evaluator>-seed<seed>-<time>].")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def evolve(space, evaluator, table, proxy, objectives, constraints, population, generations, evaluations, crossover, crossover_prob, mutation, screen, screen_factor, seed, run_dir, quiet):
-    """Start a search and write it to a run directory."""
+def evolve(space, evaluator, table, objectives, constraints, population, generations, evaluations, crossover, crossover_prob,
+           mutation, screen, screen_factor, seed, run_dir, quiet, **evaluator_options):
+    """Start a search and write it to a run directory.
+
+    With no option: a supernet of the macro space trained on the embedded cluttered digits, then
+    NSGA-II over accuracy and latency (a few minutes on a laptop CPU).
+    """
     from evonas.search import RunConfig, Search
 
-    evaluator_options = {}
-    if table is not None:
-        evaluator_options["table"] = str(Path(table).absolute())
-    if proxy is not None:
-        evaluator_options["proxy"] = proxy
+    if generations is None and evaluations is None:
+        generations = DEFAULT_GENERATIONS
     config = RunConfig(
         space=space,
         evaluator=evaluator,
-        evaluator_options=evaluator_options,
+        evaluator_options=_evaluator_options(table, evaluator_options),
         objectives=tuple(objectives.split(",")),
         constraints=tuple(constraints),
         search=NSGA2Options(population=population, crossover=crossover, crossover_prob=crossover_prob, mutation=mutation),
@@ -139,11 +199,13 @@ def resume(run_dir, generations, evaluations, quiet):
 @click.option("--sort", "sort_by", help="Objective to sort by, best first [default: the first objective].")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table", show_default=True)
 def show(run_dir, sort_by, fmt):
-    """Print the final front of a run: arch, objectives, the generation that found it."""
+    """Print the final front of a run: arch, objectives, the generation that found it (and the test accuracy
+    after `evonas retrain`)."""
     from evonas.history import RunHistory
-    from evonas.report import front_table
+    from evonas.report import front_table, read_retrain, with_test_accuracy
 
-    click.echo(front_table(RunHistory.load(Path(run_dir)), sort_by).render(fmt), nl=False)
+    table = front_table(RunHistory.load(Path(run_dir)), sort_by)
+    click.echo(with_test_accuracy(table, read_retrain(Path(run_dir))).render(fmt), nl=False)
 
 
 @cli.command()
@@ -172,6 +234,34 @@ def report(run_dir, out):
     from evonas.report import write_report
 
     click.echo(str(write_report(Path(run_dir), Path(out) if out else Path(run_dir) / "report.html")))
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--out", "-o", required=True, type=click.Path(dir_okay=False),
+              help="File to write: .json (genotype), .pt (state dict + genotype), .ts (TorchScript), .onnx.")
+@click.option("--arch", help="The architecture's canonical string.")
+@click.option("--rank", type=int, help="Position on the front as `evonas show` lists it (1 = best by the first objective).")
+def export(run_dir, out, arch, rank):
+    """Export an architecture: its genotype, and its network carrying the weights the search measured it with."""
+    from evonas.export import export as export_architecture
+
+    path, inherited = export_architecture(Path(run_dir), Path(out), arch=arch, rank=rank)
+    if not inherited:
+        _warn("this run's evaluator keeps no weights: the exported network is freshly initialised (see `evonas retrain`)")
+    click.echo(str(path))
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--top", default=3, show_default=True, type=int, help="How many of the front to retrain, best first.")
+@click.option("--epochs", type=int, help="Training epochs [the train evaluator's default].")
+@click.option("--jobs", default=1, show_default=True, type=int, help="Architectures trained at once.")
+def retrain(run_dir, top, epochs, jobs):
+    """Train the front's best architectures from scratch and report their test accuracy (retrain.csv)."""
+    from evonas.retrain import retrain as retrain_front
+
+    click.echo(retrain_front(Path(run_dir), top=top, epochs=epochs, jobs=jobs, progress=True).render(), nl=False)
 
 
 @cli.command()

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from evonas.checkpoint import RETRAIN_FILE
 from evonas.errors import ConfigError
 from evonas.history import RunHistory, axis_label
 
@@ -71,6 +72,25 @@ def front_table(history: RunHistory, sort_by: str | None = None) -> Table:
     return Table(["arch", *names, "generation"], rows)
 
 
+def read_retrain(run_dir: Path) -> Table | None:
+    """``retrain.csv`` of a run (written by `evonas retrain`) as a table, or None if there is none."""
+    path = Path(run_dir) / RETRAIN_FILE
+    if not path.is_file():
+        return None
+    with open(path, encoding="utf-8", newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    return Table(header, rows)
+
+
+def with_test_accuracy(front: Table, retrained: Table | None) -> Table:
+    """``front`` with a ``test_acc`` column from the retraining results (empty where not retrained)."""
+    if retrained is None:
+        return front
+    column = retrained.header.index("test_acc")
+    test_acc = {row[1]: f"{float(row[column]):.6g}" for row in retrained.rows}
+    return Table([*front.header, "test_acc"], [[*row, test_acc.get(row[0], "")] for row in front.rows])
+
+
 def _embedded_png(figure) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)
@@ -93,7 +113,8 @@ img { max-width: 100%; height: auto; display: block; margin: 1rem 0; }
 
 
 def html_report(history: RunHistory, extra_tables: Sequence[tuple[str, Table]] = ()) -> str:
-    """One self-contained HTML page: configuration, fronts, hypervolume curve, front table, ``extra_tables``."""
+    """One self-contained HTML page: configuration, fronts, hypervolume curve, front table, ``extra_tables``
+    (the retraining results, where the run has them)."""
     from evonas.plotting import fronts_figure, hypervolume_figure
 
     title = f"evonas run {history.path.name}"
@@ -127,5 +148,7 @@ def write_report(run_dir: Path, out: Path) -> Path:
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(out, html_report(RunHistory.load(run_dir)))
+    retrained = read_retrain(run_dir)
+    extra = [("Retraining from scratch (test split)", retrained)] if retrained else []
+    atomic_write(out, html_report(RunHistory.load(run_dir), extra))
     return out

@@ -138,7 +138,8 @@ class Search:
 
     # -- construction ----------------------------------------------------------------------
     @staticmethod
-    def _evaluator_for(config: RunConfig, state_dir: Path) -> Evaluator:
+    def evaluator_for(config: RunConfig, state_dir: Path) -> Evaluator:
+        """The evaluator ``config`` asks for, keeping its state in ``state_dir``."""
         objectives = parse_objectives(config.objectives)
         constraints = [parse_constraint(c) for c in config.constraints]
         return make_evaluator(
@@ -154,7 +155,7 @@ class Search:
     def start(cls, config: RunConfig, run_dir: Path) -> Search:
         """A new run in ``run_dir``; the evaluator is checked before anything is written."""
         run_dir = Path(run_dir).absolute()
-        evaluator = cls._evaluator_for(config, run_dir / "evaluator")
+        evaluator = cls.evaluator_for(config, run_dir / "evaluator")
         names = list(metric_sources(parse_objectives(config.objectives), [parse_constraint(c) for c in config.constraints]))
         store = RunStore.create(run_dir, config.to_json(), names)
         return cls(config, store, evaluator)
@@ -181,7 +182,7 @@ class Search:
         if generations is not None or evaluations is not None:
             config = dataclasses.replace(config, generations=generations, evaluations=evaluations)
             store.update_config({"generations": config.generations, "evaluations": config.evaluations})
-        search = cls(config, store, cls._evaluator_for(config, store.evaluator_dir))
+        search = cls(config, store, cls.evaluator_for(config, store.evaluator_dir))
         search._restore(store.load_latest(warn=warn))
         return search
 
@@ -244,14 +245,19 @@ class Search:
         return int(min(self.config.evaluations or math.inf, by_generations, self.space.size))
 
     def run(
-        self, callbacks: Sequence[Callback] = (), *, on_evaluation: Callable[[Individual], None] | None = None
+        self,
+        callbacks: Sequence[Callback] = (),
+        *,
+        on_evaluation: Callable[[Individual], None] | None = None,
+        progress: bool = False,
     ) -> list[Individual]:
         """Runs generations until the budget is spent; returns the front of the archive.
 
-        ``callbacks`` hear about each finished generation, ``on_evaluation`` about each evaluation.
+        ``callbacks`` hear about each finished generation, ``on_evaluation`` about each evaluation;
+        ``progress`` shows the evaluator's own preparation (supernet training) as a progress bar.
         """
         if not self.finished:
-            self.evaluator.prepare()
+            self.evaluator.prepare(progress=progress)
         while not self.finished:
             report = self.step(on_evaluation=on_evaluation)
             for callback in callbacks:

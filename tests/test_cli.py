@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import csv
 import os
 import signal
 import subprocess
@@ -104,8 +105,11 @@ def test_show_formats_plot_and_report(table, tmp_path, capsys):
     assert code == 0 and out.strip() == str(tmp_path / "f.svg") and (tmp_path / "f.svg").stat().st_size > 0
     code, out, _ = run_cli(["report", str(run_dir)], capsys)
     assert code == 0 and (run_dir / "report.html").read_text().startswith("<!DOCTYPE html>")
+    code, out, err = run_cli(["export", str(run_dir), "--rank", "1", "-o", str(tmp_path / "best.json")], capsys)
+    assert code == 0 and out.strip() == str(tmp_path / "best.json") and "freshly initialised" in err
     for command in (["plot", str(tmp_path)], ["report", str(tmp_path)], ["show", str(run_dir), "--sort", "x"],
-                    ["plot", str(run_dir), "-o", str(tmp_path / "f.jpg")]):
+                    ["plot", str(run_dir), "-o", str(tmp_path / "f.jpg")], ["retrain", str(tmp_path)],
+                    ["export", str(tmp_path), "--rank", "1", "-o", str(tmp_path / "x.pt")], ["retrain", str(run_dir), "--top", "0"]):
         code, _, err = run_cli(command, capsys)
         assert code == 2 and err.startswith("evonas: error: ") and err.count("\n") == 1, (command, err)
 
@@ -141,3 +145,75 @@ def test_sigkill_at_random_points_then_resume_gives_the_uninterrupted_front(nb20
     assert process.wait() == 0, process.stderr.read()
     assert killed_mid_run >= 1  # at least one kill landed after a generation was checkpointed
     assert (cut / "front.csv").read_bytes() == (tmp_path / "whole" / "front.csv").read_bytes()
+
+
+SUPERNET_ARGS = ["--objectives", "acc,params", "--epochs", "6", "--widths", "channels=4,head_channels=16", "--batch-size", "32",
+                 "--population", "6", "--generations", "3", "--seed", "4", "--quiet"]
+
+
+def wait_for(path, process, timeout=300.0):
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, process.stderr.read()
+        assert time.monotonic() < deadline, f"{path} did not appear"
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_sigkill_during_supernet_training_and_during_search_then_resume_gives_the_uninterrupted_front(tmp_path):
+    whole = evonas("evolve", *SUPERNET_ARGS, "--run-dir", str(tmp_path / "whole"))
+    cut = tmp_path / "cut"
+    process = evonas("evolve", *SUPERNET_ARGS, "--run-dir", str(cut))
+    wait_for(cut / "evaluator" / "supernet.pt", process)  # the first epoch's checkpoint: training goes on
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not torch_load(cut / "evaluator" / "supernet.pt")["complete"] and not (cut / "LATEST").exists()
+    process = evonas("resume", str(cut), "--quiet")
+    wait_for(cut / "generations" / "000000.json", process)  # the search has started
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert torch_load(cut / "evaluator" / "supernet.pt")["complete"]
+    process = evonas("resume", str(cut), "--quiet")
+    assert process.wait() == 0, process.stderr.read()
+    assert whole.wait() == 0, whole.stderr.read()
+    assert (cut / "front.csv").read_bytes() == (tmp_path / "whole" / "front.csv").read_bytes()
+    assert (cut / "front.csv").read_text().startswith("arch,acc,params\n")
+
+
+def torch_load(path):
+    import torch
+
+    return torch.load(path, weights_only=True)
+
+
+def test_a_second_search_reuses_a_trained_supernet_with_other_objectives(tmp_path, capsys):
+    first, second = tmp_path / "first", tmp_path / "second"
+    tiny = ["--data", "digits", "--epochs", "1", "--widths", "channels=4,head_channels=16", "--population", "4",
+            "--generations", "1", "--quiet"]
+    assert run_cli(["evolve", "--objectives", "acc,params", *tiny, "--run-dir", str(first)], capsys)[0] == 0
+    code, _, err = run_cli(["evolve", "--objectives", "acc,flops", "--constraint", "flops<=1e9", "--supernet", str(first),
+                            *tiny, "--seed", "1", "--run-dir", str(second)], capsys)
+    assert code == 0, err
+    assert (second / "evaluator" / "supernet.pt").read_bytes() == (first / "evaluator" / "supernet.pt").read_bytes()
+    accuracies = {}
+    for run in (first, second):
+        for row in csv.DictReader(open(run / "evaluations.csv")):
+            accuracies.setdefault(row["arch"], set()).add(row["acc"])
+    assert all(len(values) == 1 for values in accuracies.values())  # the same architecture, the same accuracy
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--evaluator", "table", "--table", "t.csv", "--epochs", "3"], "evaluator 'table' does not take --epochs"),
+        (["--widths", "channels"], "expected NAME=INTEGER"),
+        (["--strategy", "nope"], "unknown strategy 'nope'; known: spos"),
+        (["--supernet", "nowhere"], "no trained supernet there"),
+        (["--objectives", "acc,energy:min"], "cannot measure 'energy'"),
+        (["--space", "nb201", "--widths", "head_channels=8"], "does not take width options"),
+    ],
+)
+def test_network_evaluator_options_fail_in_one_line(tmp_path, capsys, args, message):
+    code, _, err = run_cli(["evolve", *args, "--run-dir", str(tmp_path / "run"), "--quiet"], capsys)
+    assert code == 2 and message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "run").exists()

@@ -132,7 +132,7 @@ def test_a_network_cut_from_its_input_scores_no_better_than_a_connected_one(name
 @pytest.mark.parametrize("name", ["synflow", "naswot", "grad_norm"])
 def test_scorer_is_deterministic_per_seed(name):
     space = get_space("nb201")
-    scorer = ProxyScorer(space, num_classes=4, in_channels=1, image_size=8, batch_size=6, network_options=SMALL_NB201)
+    scorer = ProxyScorer(space, num_classes=4, in_channels=1, image_size=8, batch_size=6, **SMALL_NB201)
     genotype = space.decode(ALL_CONV)
     first = scorer.scores(genotype, np.random.SeedSequence(5), [name])
     assert scorer.scores(genotype, np.random.SeedSequence(5), [name]) == first

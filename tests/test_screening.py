@@ -107,7 +107,7 @@ def test_bad_screening_options_are_config_errors(change, message):
 
 
 def test_cli_screen_option(table, tmp_path, capsys):
-    args = ["evolve", "--space", "macro", "--table", str(table), "--objectives", "acc=top1,params", "--population", "4",
+    args = ["evolve", "--space", "macro", "--evaluator", "table", "--table", str(table), "--objectives", "acc=top1,params", "--population", "4",
             "--generations", "1", "--quiet", "--screen"]
     with pytest.raises(SystemExit) as stop:
         main([*args, "nope", "--run-dir", str(tmp_path / "bad")])

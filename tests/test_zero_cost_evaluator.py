@@ -18,7 +18,7 @@ SMALL = {"channels": 4, "cells_per_stage": 1}
 
 
 def evaluator(sources, **options):
-    options = {"proxy": "synflow", "widths": SMALL, **options}
+    options = {"proxy": "synflow", "widths": SMALL, "data": "digits", **options}
     return make_evaluator("zero-cost", space=get_space("nb201"), sources=sources, state_dir=None, options=options, seed=3)
 
 
@@ -47,6 +47,13 @@ def test_scores_and_sizes_of_the_network_built_for_the_runs_data():
     assert len({r.metrics["synflow"] for r in results}) == 4
 
 
+def test_latency_comes_from_the_network_meter():
+    zero_cost = evaluator({"synflow": "synflow", "latency": "latency:measured"})
+    assert zero_cost.meter.metrics == ("latency:measured",)
+    result = next(zero_cost.evaluate(candidates(1)))
+    assert result.metrics["latency"] > 0 and result.metrics["synflow"] > 0
+
+
 def test_a_candidates_score_follows_its_own_seed():
     zero_cost = evaluator({"grad_norm": "grad_norm"}, proxy="grad_norm", batch_size=8)
     first, = candidates(1)
@@ -69,8 +76,9 @@ def test_a_network_without_signal_is_a_failed_evaluation():
     [
         ({"synflow": "synflow"}, {"proxy": None}, "needs --proxy NAME"),
         ({"synflow": "synflow"}, {"proxy": "magic"}, "unknown proxy 'magic'"),
-        ({"acc": "acc"}, {}, "measures synflow, params, flops, not acc"),
-        ({"synflow": "synflow"}, {"widths": {"depth": 3}}, "do not fit the nb201 network"),
+        ({"acc": "acc"}, {}, "measures synflow, params, flops, latency, latency:measured, not acc"),
+        ({"synflow": "synflow"}, {"widths": {"depth": 3}}, "space 'nb201' does not take width options"),
+        ({"synflow": "synflow"}, {"threads": 0}, "--threads must be at least 1"),
         ({"synflow": "synflow"}, {"batch_size": 1}, "--batch-size must be at least 2"),
         ({"synflow": "synflow"}, {"table": "x.csv"}, "does not take --table"),
     ],
@@ -82,7 +90,7 @@ def test_bad_options_are_config_errors(sources, options, message):
 
 def test_a_zero_cost_search_with_size_objectives_resumes_to_the_same_front(tmp_path):
     config = RunConfig(
-        space="nb201", evaluator="zero-cost", evaluator_options={"proxy": "synflow", "widths": SMALL},
+        space="nb201", evaluator="zero-cost", evaluator_options={"proxy": "synflow", "widths": SMALL, "data": "digits"},
         objectives=("synflow", "params"), search=NSGA2Options(population=4), generations=2, seed=5,
     )
     whole = Search.start(config, tmp_path / "whole")

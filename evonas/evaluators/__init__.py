@@ -18,6 +18,8 @@ EVALUATORS = Registry(
     "evaluator",
     {
         "table": "evonas.evaluators.table:TableEvaluator",
+        "supernet": "evonas.evaluators.supernet:SupernetEvaluator",
+        "train": "evonas.evaluators.train:TrainEvaluator",
         "zero-cost": "evonas.evaluators.zero_cost:ZeroCostEvaluator",
     },
 )

@@ -6,12 +6,15 @@ import abc
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from evonas.genotype import Genotype
 from evonas.spaces.base import SearchSpace
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class Evaluator(abc.ABC):
 
     name: ClassVar[str]
     description: ClassVar[str]
+    # Keyword arguments of ``space.build`` for the networks this evaluator measures; None if it builds none.
+    build_options: dict[str, Any] | None = None
 
     def __init__(self, *, space: SearchSpace, sources: Mapping[str, str], state_dir: Path | None = None, seed: int = 0) -> None:
         self.space = space
@@ -62,3 +67,9 @@ class Evaluator(abc.ABC):
     @abc.abstractmethod
     def evaluate(self, candidates: Sequence[Candidate]) -> Iterator[Evaluation]:
         """Yields one `Evaluation` per candidate, in the order given."""
+
+    def inherited_network(self, genotype: Genotype) -> torch.nn.Module | None:
+        """The stand-alone network ``genotype`` was measured with (built with `build_options`), carrying the
+        weights it inherited from a supernet or, by surgery, from a parent; None for an evaluator that keeps
+        no weights (a table, training from scratch). For export after a search."""
+        return None

@@ -81,11 +81,11 @@ class ProxyScreen:
     """
 
     def __init__(self, space: SearchSpace, options: ScreenOptions, seed: int) -> None:
-        import torch
-
+        from evonas.measure.meter import network_options
         from evonas.proxies.scorer import ProxyScorer
+        from evonas.training import use_threads
 
-        torch.set_num_threads(options.threads)
+        use_threads(options.threads)
         self.space = space
         self.options = options
         self.seed = seed
@@ -95,7 +95,7 @@ class ProxyScreen:
             in_channels=options.in_channels,
             image_size=options.image_size,
             batch_size=options.batch_size,
-            network_options=options.widths,
+            **network_options(space, options.widths, {}),
         )
         self._scores: dict[Genotype, tuple[float, float]] = {}
 

@@ -6,7 +6,7 @@ drawn from one `numpy.random.SeedSequence`, so the same genotype and seed always
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,7 @@ class ProxyScorer:
         images, labels: where the batches of data-dependent proxies are drawn from (the run's
             training images); None: standard-normal random images with uniformly random labels.
         batch_size: images per batch.
-        network_options: widths and depths of the space's network (its published ones by default).
+        **network_options: widths and depths of the space's network (its published ones by default).
     """
 
     def __init__(
@@ -40,11 +40,11 @@ class ProxyScorer:
         images: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         batch_size: int = 64,
-        network_options: Mapping[str, Any] | None = None,
+        **network_options: Any,
     ) -> None:
         self.space = space
         self.build_options = {
-            "num_classes": num_classes, "in_channels": in_channels, "image_size": image_size, **(network_options or {})
+            "num_classes": num_classes, "in_channels": in_channels, "image_size": image_size, **network_options
         }
         self.images, self.labels = images, labels
         self.batch_size = batch_size

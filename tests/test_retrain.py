@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import pytest
+
+import evonas.evaluators.train as train_module
+from evonas.errors import ConfigError
+from evonas.history import RunHistory
+from evonas.report import front_table, read_retrain, with_test_accuracy
+from evonas.retrain import retrain
+from tests.tables import finished_run
+
+SMALL = {"epochs": 1}
+
+
+@pytest.fixture
+def table_run(synthetic_table, tmp_path):
+    finished_run(synthetic_table, tmp_path / "run", generations=1)
+    return tmp_path / "run"
+
+
+def test_retrain_trains_the_best_of_the_front_and_records_test_accuracy(table_run, monkeypatch):
+    calls = []
+    original = train_module.train_candidate
+
+    def recording(task):
+        calls.append(task)
+        return original(task)
+
+    monkeypatch.setattr(train_module, "train_candidate", recording)
+    table = retrain(table_run, top=2, epochs=1)
+    front = front_table(RunHistory.load(table_run))
+    assert [row[1] for row in table.rows] == [row[0] for row in front.rows[:2]]
+    assert table.header == ["rank", "arch", "search_acc", "search_params", "test_acc", "epochs", "seconds"]
+    assert all(0 <= float(row[4]) <= 100 and row[5] == "1" for row in table.rows)
+    assert [row[2] for row in table.rows] == [row[1] for row in front.rows[:2]]  # the search's estimate beside it
+    assert all(task.final and task.training.epochs == 1 for task in calls) and len(calls) == 2
+    assert read_retrain(table_run).rows == table.rows
+    shown = with_test_accuracy(front, read_retrain(table_run))
+    assert shown.header[-1] == "test_acc" and shown.rows[0][-1] == f"{float(table.rows[0][4]):.6g}" and shown.rows[-1][-1] == ""
+
+
+def test_a_second_call_only_trains_what_is_missing_and_repeats_exactly(table_run, monkeypatch):
+    first = retrain(table_run, top=1, epochs=1)
+    calls = []
+    original = train_module.train_candidate
+    monkeypatch.setattr(train_module, "train_candidate", lambda task: calls.append(task) or original(task))
+    second = retrain(table_run, top=2, epochs=1)
+    assert len(calls) == 1 and second.rows[0] == first.rows[0]
+    (table_run / "retrain.csv").unlink()
+    again = retrain(table_run, top=2, epochs=1)
+    assert [row[4] for row in again.rows] == [row[4] for row in second.rows]  # same seed per architecture
+
+
+def test_bad_top_is_an_error(table_run):
+    with pytest.raises(ConfigError, match="--top must be at least 1"):
+        retrain(table_run, top=0)
