@@ -20,7 +20,7 @@ from tests.tables import write_macro_table
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 SMALL = {"channels": 4, "head_channels": 16}
-SCREEN = ScreenOptions(proxy="params", factor=3, in_channels=1, image_size=8, widths=SMALL)
+SCREEN = ScreenOptions(proxy="params", rank="score", factor=3, in_channels=1, image_size=8, widths=SMALL)
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,11 @@ def test_run_config_keeps_the_screening_settings(table):
     assert restored.screen == SCREEN and RunConfig.from_json(config(table, screen=None).to_json()).screen is None
 
 
-@pytest.mark.parametrize("change,message", [({"proxy": "nope"}, "unknown proxy 'nope'"), ({"factor": 0}, "--screen-factor must be at least 1")])
+@pytest.mark.parametrize(
+    "change,message",
+    [({"proxy": "nope"}, "unknown proxy 'nope'"), ({"factor": 0}, "--screen-factor must be at least 1"),
+     ({"rank": "best"}, "unknown screening rank 'best'; known: score, pareto")],
+)
 def test_bad_screening_options_are_config_errors(change, message):
     with pytest.raises(ConfigError, match=message):
         dataclasses.replace(SCREEN, **change)
@@ -112,8 +116,9 @@ def test_cli_screen_option(table, tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         main([*args, "nope", "--run-dir", str(tmp_path / "bad")])
     assert stop.value.code == 2 and capsys.readouterr().err.startswith("evonas: error: unknown proxy 'nope'")
-    main([*args, "params", "--screen-factor", "2", "--run-dir", str(tmp_path / "good")])
-    assert RunConfig.from_json(json.loads((tmp_path / "good" / "run.json").read_text())).screen.factor == 2
+    main([*args, "params", "--screen-factor", "2", "--screen-rank", "score", "--run-dir", str(tmp_path / "good")])
+    screen = RunConfig.from_json(json.loads((tmp_path / "good" / "run.json").read_text())).screen
+    assert (screen.proxy, screen.factor, screen.rank) == ("params", 2, "score")
 
 
 def test_a_table_run_without_screening_does_not_load_torch(table, tmp_path):
