@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -131,3 +134,25 @@ def test_a_table_run_without_screening_does_not_load_torch(table, tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.slow
+def test_sigkill_during_a_screened_cli_run_then_resume_gives_the_uninterrupted_front(table, tmp_path):
+    args = ["--space", "macro", "--evaluator", "table", "--table", str(table), "--objectives", "acc=top1,params",
+            "--population", "6", "--generations", "4", "--screen", "params", "--screen-factor", "3", "--quiet"]
+
+    def evonas(*more):
+        return subprocess.Popen([sys.executable, "-m", "evonas", *more], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    started = time.perf_counter()
+    whole = evonas("evolve", *args, "--run-dir", str(tmp_path / "whole"))
+    assert whole.wait() == 0, whole.stderr.read()
+    duration = time.perf_counter() - started
+    cut = tmp_path / "cut"
+    process = evonas("evolve", *args, "--run-dir", str(cut))
+    time.sleep(np.random.default_rng(int.from_bytes(os.urandom(4), "little")).uniform(0.5, 0.9) * duration)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    process = evonas("resume", str(cut), "--quiet") if (cut / "run.json").exists() else evonas("evolve", *args, "--run-dir", str(cut))
+    assert process.wait() == 0, process.stderr.read()
+    assert (cut / "front.csv").read_bytes() == (tmp_path / "whole" / "front.csv").read_bytes()
