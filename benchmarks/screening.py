@@ -41,6 +41,8 @@ def main() -> None:
     parser.add_argument("--screen", help="Proxy to screen offspring with (none: no screening).")
     parser.add_argument("--screen-factor", type=int, default=ScreenOptions.factor)
     parser.add_argument("--screen-rank", default=ScreenOptions.rank, choices=RANKINGS)
+    parser.add_argument("--screen-image-size", type=int, default=ScreenOptions.image_size, help="Proxy size: image side.")
+    parser.add_argument("--screen-widths", default="", help="Proxy size: network options, e.g. cells_per_stage=1.")
     args = parser.parse_args()
 
     space = get_space(args.space)
@@ -55,8 +57,11 @@ def main() -> None:
     best = hypervolume((values[on_front] - ideal) / (nadir - ideal))
     position = {arch: i for i, arch in enumerate(archs)}
     budgets = [int(b) for b in args.budgets.split(",")]
-    screen = ScreenOptions(proxy=args.screen, factor=args.screen_factor, rank=args.screen_rank) if args.screen else None
-    label = f"screen {args.screen} x{args.screen_factor} ({args.screen_rank})" if screen else "no screening"
+    widths = {key: int(value) for key, value in (item.split("=") for item in args.screen_widths.split(",") if item)}
+    screen = ScreenOptions(proxy=args.screen, factor=args.screen_factor, rank=args.screen_rank,
+                           image_size=args.screen_image_size, widths=widths) if args.screen else None
+    label = (f"screen {args.screen} x{args.screen_factor} ({args.screen_rank}; image {args.screen_image_size}, "
+             f"widths {widths or 'published'})" if screen else "no screening")
     print(f"{label}; {len(front)} Pareto-optimal architectures in {args.table.name} for {args.objectives}")
     results: dict[int, list[tuple[float, float]]] = {b: [] for b in budgets}
     with tempfile.TemporaryDirectory() as scratch:
