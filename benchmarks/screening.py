@@ -25,7 +25,7 @@ from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 from evonas.evaluators.table import read_table
 from evonas.objectives import minimisation_matrix, parse_objectives
 from evonas.populations.manager import NSGA2Options
-from evonas.populations.screening import RANKINGS, ScreenOptions
+from evonas.populations.screening import ScreenOptions
 from evonas.search import RunConfig, Search
 from evonas.spaces import get_space
 
@@ -40,7 +40,6 @@ def main() -> None:
     parser.add_argument("--population", type=int, default=50)
     parser.add_argument("--screen", help="Proxy to screen offspring with (none: no screening).")
     parser.add_argument("--screen-factor", type=int, default=ScreenOptions.factor)
-    parser.add_argument("--screen-rank", default=ScreenOptions.rank, choices=RANKINGS)
     parser.add_argument("--screen-image-size", type=int, default=ScreenOptions.image_size, help="Proxy size: image side.")
     parser.add_argument("--screen-widths", default="", help="Proxy size: network options, e.g. cells_per_stage=1.")
     args = parser.parse_args()
@@ -58,9 +57,9 @@ def main() -> None:
     position = {arch: i for i, arch in enumerate(archs)}
     budgets = [int(b) for b in args.budgets.split(",")]
     widths = {key: int(value) for key, value in (item.split("=") for item in args.screen_widths.split(",") if item)}
-    screen = ScreenOptions(proxy=args.screen, factor=args.screen_factor, rank=args.screen_rank,
+    screen = ScreenOptions(proxy=args.screen, factor=args.screen_factor,
                            image_size=args.screen_image_size, widths=widths) if args.screen else None
-    label = (f"screen {args.screen} x{args.screen_factor} ({args.screen_rank}; image {args.screen_image_size}, "
+    label = (f"screen {args.screen} x{args.screen_factor} (image {args.screen_image_size}, "
              f"widths {widths or 'published'})" if screen else "no screening")
     print(f"{label}; {len(front)} Pareto-optimal architectures in {args.table.name} for {args.objectives}")
     results: dict[int, list[tuple[float, float]]] = {b: [] for b in budgets}

@@ -11,7 +11,7 @@ import click
 from evonas import __version__
 from evonas.errors import EvonasError
 from evonas.populations.manager import NSGA2Options
-from evonas.populations.screening import RANKINGS, ScreenOptions
+from evonas.populations.screening import ScreenOptions
 from evonas.proxies import PROXIES
 
 DEFAULT_PARENT = Path("checkpoints")
@@ -148,12 +148,13 @@ def _with_options(options):
 @_with_options(EVALUATOR_OPTIONS)
 @click.option("--screen", help="Proxy screening: offspring are drawn --screen-factor times over and the best by this zero-cost proxy (e.g. synflow) evaluated.")
 @click.option("--screen-factor", default=ScreenOptions.factor, show_default=True, type=int, help="Offspring drawn per offspring evaluated (--screen).")
-@click.option("--screen-rank", default=ScreenOptions.rank, show_default=True, type=click.Choice(RANKINGS), help="Keep the highest proxy scores, or the best trade-offs of score and parameters (--screen).")
+@click.option("--screen-image-size", default=ScreenOptions.image_size, show_default=True, type=int, help="Image side the screened networks are built for.")
+@click.option("--screen-widths", callback=_widths, help="Network widths of the screened networks, e.g. cells_per_stage=1 [published].")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the run.")
 @click.option("--run-dir", type=click.Path(file_okay=False), help="Run directory [default: checkpoints/<space>-<evaluator>-seed<seed>-<time>].")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def evolve(space, evaluator, table, objectives, constraints, population, generations, evaluations, crossover, crossover_prob,
-           mutation, screen, screen_factor, screen_rank, seed, run_dir, quiet, **evaluator_options):
+           mutation, screen, screen_factor, screen_image_size, screen_widths, seed, run_dir, quiet, **evaluator_options):
     """Start a search and write it to a run directory.
 
     With no option: a supernet of the macro space trained on the embedded cluttered digits, then
@@ -170,7 +171,9 @@ def evolve(space, evaluator, table, objectives, constraints, population, generat
         objectives=tuple(objectives.split(",")),
         constraints=tuple(constraints),
         search=NSGA2Options(population=population, crossover=crossover, crossover_prob=crossover_prob, mutation=mutation),
-        screen=ScreenOptions(proxy=screen, factor=screen_factor, rank=screen_rank) if screen else None,
+        screen=ScreenOptions(proxy=screen, factor=screen_factor, image_size=screen_image_size, widths=screen_widths or {})
+        if screen
+        else None,
         generations=generations,
         evaluations=evaluations,
         seed=seed,

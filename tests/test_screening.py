@@ -23,7 +23,7 @@ from tests.tables import write_macro_table
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 SMALL = {"channels": 4, "head_channels": 16}
-SCREEN = ScreenOptions(proxy="params", rank="score", factor=3, in_channels=1, image_size=8, widths=SMALL)
+SCREEN = ScreenOptions(proxy="params", factor=3, in_channels=1, image_size=8, widths=SMALL)
 
 
 @pytest.fixture(scope="module")
@@ -51,21 +51,6 @@ def test_screening_keeps_the_proxys_best_in_the_order_proposed():
     assert sorted(params_of(child.genotype) for child in kept) == sorted(sizes)[-4:]
     positions = [offspring.index(child) for child in kept]
     assert positions == sorted(positions)
-
-
-def test_pareto_screening_keeps_the_best_trade_offs_of_score_and_size():
-    space = get_space("macro")
-    offspring = PopulationManager(space, ()).ask(15, np.random.default_rng(1))
-    screen = ProxyScreen(space, dataclasses.replace(SCREEN, proxy="synflow", rank="pareto"), seed=0)
-    kept = screen.select(offspring, 5)
-    score = {child.genotype: screen.score(child.genotype) for child in offspring}
-    dropped = [child for child in offspring if child not in kept]
-    sizes = [s for _, s in score.values()]
-    assert min(sizes) in {score[c.genotype][1] for c in kept}  # the smallest network is kept...
-    assert max(s for s, _ in score.values()) in {score[c.genotype][0] for c in kept}  # ...and the best score
-    for k in kept:
-        (ks, kp) = score[k.genotype]
-        assert not any(score[d.genotype][0] >= ks and score[d.genotype][1] <= kp and score[d.genotype] != (ks, kp) for d in dropped)
 
 
 def test_a_screened_generation_evaluates_the_best_of_what_the_manager_proposed(table, tmp_path):
@@ -105,8 +90,7 @@ def test_run_config_keeps_the_screening_settings(table):
 
 @pytest.mark.parametrize(
     "change,message",
-    [({"proxy": "nope"}, "unknown proxy 'nope'"), ({"factor": 0}, "--screen-factor must be at least 1"),
-     ({"rank": "best"}, "unknown screening rank 'best'; known: score, pareto")],
+    [({"proxy": "nope"}, "unknown proxy 'nope'"), ({"factor": 0}, "--screen-factor must be at least 1")],
 )
 def test_bad_screening_options_are_config_errors(change, message):
     with pytest.raises(ConfigError, match=message):
@@ -119,9 +103,9 @@ def test_cli_screen_option(table, tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         main([*args, "nope", "--run-dir", str(tmp_path / "bad")])
     assert stop.value.code == 2 and capsys.readouterr().err.startswith("evonas: error: unknown proxy 'nope'")
-    main([*args, "params", "--screen-factor", "2", "--screen-rank", "score", "--run-dir", str(tmp_path / "good")])
+    main([*args, "params", "--screen-factor", "2", "--screen-image-size", "8", "--screen-widths", "channels=4,head_channels=16", "--run-dir", str(tmp_path / "good")])
     screen = RunConfig.from_json(json.loads((tmp_path / "good" / "run.json").read_text())).screen
-    assert (screen.proxy, screen.factor, screen.rank) == ("params", 2, "score")
+    assert (screen.proxy, screen.factor, screen.image_size, screen.widths) == ("params", 2, 8, {"channels": 4, "head_channels": 16})
 
 
 def test_a_table_run_without_screening_does_not_load_torch(table, tmp_path):

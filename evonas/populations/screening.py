@@ -23,14 +23,12 @@ import numpy as np
 
 from evonas.errors import ConfigError
 from evonas.genotype import Genotype
-from evonas.populations.nsga2 import survivors
 from evonas.proxies import PROXIES
 from evonas.spaces.base import SearchSpace
 
 if TYPE_CHECKING:
     from evonas.populations.manager import Offspring
 
-RANKINGS = ("score", "pareto")
 SCREEN_STREAM = 3  # spawn key of the screening scores (0, 1: search.py's streams; 2: data.py's split)
 
 
@@ -41,11 +39,6 @@ class ScreenOptions:
     Attributes:
         proxy: registered proxy name (`evonas.proxies.PROXIES`); higher scores are kept.
         factor: offspring drawn per offspring evaluated.
-        rank: "pareto" (default) keeps the best trade-offs between a high score and few
-            parameters (NSGA-II survival on the two): the best score for each size, so that small
-            networks, which every proxy scores lower, still reach the evaluator and the front keeps
-            its cheap end. "score" keeps the highest scores: the warm-up of Abdelfattah et al. for
-            accuracy alone; on accuracy x latency it leaves the cheap end of the front unexplored.
         num_classes, in_channels, image_size: the shape the scored networks are built for.
         batch_size: random images (standard normal, random labels) that data-dependent proxies score.
         widths: width and depth options of the space's network (its published ones by default).
@@ -54,7 +47,6 @@ class ScreenOptions:
 
     proxy: str
     factor: int = 4
-    rank: str = "pareto"
     num_classes: int = 10
     in_channels: int = 3
     image_size: int = 32
@@ -64,8 +56,6 @@ class ScreenOptions:
 
     def __post_init__(self) -> None:
         PROXIES[self.proxy]
-        if self.rank not in RANKINGS:
-            raise ConfigError(f"unknown screening rank {self.rank!r}; known: {', '.join(RANKINGS)}")
         if self.factor < 1:
             raise ConfigError(f"--screen-factor must be at least 1, got {self.factor}")
         for name in ("num_classes", "in_channels", "image_size", "batch_size", "threads"):
@@ -99,29 +89,20 @@ class ProxyScreen:
             batch_size=options.batch_size,
             **network_options(space, options.widths, {}),
         )
-        self._scores: dict[Genotype, tuple[float, float]] = {}
+        self._scores: dict[Genotype, float] = {}
 
-    def score(self, genotype: Genotype) -> tuple[float, float]:
-        """The proxy's score of ``genotype`` and its network's parameter count (remembered per run)."""
+    def score(self, genotype: Genotype) -> float:
+        """The proxy's score of ``genotype`` (remembered: a genotype is scored once per run)."""
         if genotype not in self._scores:
             seed = np.random.SeedSequence(self.seed, spawn_key=(SCREEN_STREAM, self.space.index(genotype)))
-            scores = self.scorer.scores(genotype, seed, [self.options.proxy, "params"])
-            value = scores[self.options.proxy]
-            self._scores[genotype] = (value if not math.isnan(value) else -math.inf, scores["params"])
+            value = self.scorer.scores(genotype, seed, [self.options.proxy])[self.options.proxy]
+            self._scores[genotype] = value if not math.isnan(value) else -math.inf
         return self._scores[genotype]
 
     def select(self, offspring: Sequence[Offspring], n: int) -> list[Offspring]:
-        """The ``n`` best offspring by the screening's ranking, in the order proposed.
-
-        Ties (equal scores, or equal rank and crowding) go to the earlier proposed.
-        """
+        """The ``n`` offspring with the highest scores (ties: the earlier proposed), in the order proposed."""
         if len(offspring) <= n:
             return list(offspring)
-        scores = np.array([self.score(child.genotype) for child in offspring])
-        if self.options.rank == "score":
-            best = sorted(range(len(offspring)), key=lambda i: (-scores[i, 0], i))[:n]
-        else:
-            scored = np.isfinite(scores[:, 0])
-            values = np.column_stack([np.where(scored, -scores[:, 0], 0.0), scores[:, 1]])
-            best = survivors(values, np.where(scored, 0.0, 1.0), n)  # unscored: after every scored one
+        scores = [self.score(child.genotype) for child in offspring]
+        best = sorted(range(len(offspring)), key=lambda i: (-scores[i], i))[:n]
         return [offspring[i] for i in sorted(best)]
