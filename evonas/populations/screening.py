@@ -7,7 +7,7 @@ go to the evaluator. It works with any evaluator, the table one included: the pr
 network the space builds for the stated image shape (CIFAR's 3x32x32 and 10 classes, the shape of
 the published benchmarks, by default), while the evaluator supplies the objectives.
 
-A genotype's score is drawn from ``SeedSequence(seed, spawn_key=(3, index of the genotype))``, so it
+A genotype's score is drawn from ``SeedSequence(seed, spawn_key=(5, index of the genotype))``, so it
 depends on the run's seed and the architecture alone: the same whenever it is proposed, and after a
 resume.
 """
@@ -29,7 +29,7 @@ from evonas.spaces.base import SearchSpace
 if TYPE_CHECKING:
     from evonas.populations.manager import Offspring
 
-SCREEN_STREAM = 3  # spawn key of the screening scores (0, 1: search.py's streams; 2: data.py's split)
+SCREEN_STREAM = 5  # spawn key of the screening scores (0, 1: search.py; 2: data split; 3: supernet; 4: retraining)
 
 
 @dataclass(frozen=True, kw_only=True)
