@@ -11,6 +11,8 @@ import click
 from evonas import __version__
 from evonas.errors import EvonasError
 from evonas.populations.manager import NSGA2Options
+from evonas.populations.screening import ScreenOptions
+from evonas.proxies import PROXIES
 
 DEFAULT_PARENT = Path("checkpoints")
 # The main job's budget: with the default supernet it ends within about five minutes on two cores.
@@ -83,7 +85,7 @@ def _widths(ctx, param, value: str | None) -> dict[str, int] | None:
     return widths
 
 
-# Options of the network evaluators (supernet, train); each is passed on only when given, so an
+# Options of the network evaluators (supernet, train, zero-cost); each is passed on only when given, so an
 # evaluator that does not take it reports it (make_evaluator).
 EVALUATOR_OPTIONS = (
     click.option("--data", help="Dataset: cluttered-digits (default), digits, a .npz file (x, y) or a folder of class folders."),
@@ -99,6 +101,7 @@ EVALUATOR_OPTIONS = (
     click.option("--supernet", type=click.Path(file_okay=False), help="Reuse the trained supernet of this run directory."),
     click.option("--jobs", type=int, help="Candidates trained at once by the train evaluator [1]."),
     click.option("--threads", type=int, help="Torch threads [1]."),
+    click.option("--proxy", help=f"Zero-cost proxy (zero-cost evaluator): {', '.join(PROXIES)}."),
 )
 PATH_OPTIONS = ("supernet",)
 
@@ -126,14 +129,14 @@ def _with_options(options):
 
 @cli.command()
 @click.option("--space", default="macro", show_default=True, help="Search space (see `evonas spaces`).")
-@click.option("--evaluator", default="supernet", show_default=True, help="How candidates are measured: supernet, train, table.")
+@click.option("--evaluator", default="supernet", show_default=True, help="How candidates are measured: supernet, train, table, zero-cost.")
 @click.option("--table", type=click.Path(dir_okay=False), help="Benchmark table CSV (table evaluator).")
 @click.option(
     "--objectives",
     default="acc,latency",
     show_default=True,
-    help="Comma list of NAME[=SOURCE][:min|max]; acc is maximised, latency/params/flops/size minimised; "
-    "latency:measured times whole networks.",
+    help="Comma list of NAME[=SOURCE][:min|max]; acc and proxy scores (synflow...) are maximised, "
+    "latency/params/flops/size minimised; latency:measured times whole networks.",
 )
 @click.option("--constraint", "constraints", multiple=True, help='A limit such as "latency<=5"; repeatable.')
 @click.option("--population", default=DEFAULT_POPULATION, show_default=True, type=int, help="Population size.")
@@ -143,11 +146,15 @@ def _with_options(options):
 @click.option("--crossover-prob", default=NSGA2Options.crossover_prob, show_default=True, type=float)
 @click.option("--mutation", default=NSGA2Options.mutation, show_default=True, help="Mutation: resample, neighbour.")
 @_with_options(EVALUATOR_OPTIONS)
+@click.option("--screen", help="Proxy screening: offspring are drawn --screen-factor times over and the best by this zero-cost proxy (e.g. synflow) evaluated.")
+@click.option("--screen-factor", default=ScreenOptions.factor, show_default=True, type=int, help="Offspring drawn per offspring evaluated (--screen).")
+@click.option("--screen-image-size", default=ScreenOptions.image_size, show_default=True, type=int, help="Image side the screened networks are built for.")
+@click.option("--screen-widths", callback=_widths, help="Network widths of the screened networks, e.g. cells_per_stage=1 [published].")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the run.")
 @click.option("--run-dir", type=click.Path(file_okay=False), help="Run directory [default: checkpoints/<space>-<evaluator>-seed<seed>-<time>].")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def evolve(space, evaluator, table, objectives, constraints, population, generations, evaluations, crossover, crossover_prob,
-           mutation, seed, run_dir, quiet, **evaluator_options):
+           mutation, screen, screen_factor, screen_image_size, screen_widths, seed, run_dir, quiet, **evaluator_options):
     """Start a search and write it to a run directory.
 
     With no option: a supernet of the macro space trained on the embedded cluttered digits, then
@@ -164,6 +171,9 @@ def evolve(space, evaluator, table, objectives, constraints, population, generat
         objectives=tuple(objectives.split(",")),
         constraints=tuple(constraints),
         search=NSGA2Options(population=population, crossover=crossover, crossover_prob=crossover_prob, mutation=mutation),
+        screen=ScreenOptions(proxy=screen, factor=screen_factor, image_size=screen_image_size, widths=screen_widths or {})
+        if screen
+        else None,
         generations=generations,
         evaluations=evaluations,
         seed=seed,

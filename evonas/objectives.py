@@ -10,8 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from evonas.errors import ConfigError
+from evonas.proxies import PROXIES
 
 DEFAULT_DIRECTIONS = {
+    # Zero-cost proxy scores are maximised; params and flops, proxies too, are costs as objectives.
+    **dict.fromkeys(PROXIES, "max"),
     "acc": "max",
     "accuracy": "max",
     "latency": "min",

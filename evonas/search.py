@@ -23,6 +23,7 @@ from evonas.evaluators import Candidate, Evaluation, Evaluator, make_evaluator
 from evonas.genotype import Individual
 from evonas.objectives import Objective, metric_sources, parse_constraint, parse_objectives
 from evonas.populations.manager import NSGA2Options, Offspring, PopulationManager
+from evonas.populations.screening import ScreenOptions
 from evonas.spaces import get_space
 
 GENERATION_STREAM, EVALUATION_STREAM = 0, 1
@@ -50,6 +51,7 @@ class RunConfig:
         objectives: objective specs (``acc=cifar10_test_acc:max``).
         constraints: constraint specs (``latency<=5``).
         search: population manager settings.
+        screen: proxy screening of the offspring (None: every offspring is evaluated).
         generations: stop after this generation (generation 0 is the initial population).
         evaluations: stop after this many distinct architectures have been evaluated.
         seed: the run's seed.
@@ -61,6 +63,7 @@ class RunConfig:
     evaluator_options: dict[str, Any] = field(default_factory=dict)
     constraints: tuple[str, ...] = ()
     search: NSGA2Options = field(default_factory=NSGA2Options)
+    screen: ScreenOptions | None = None
     generations: int | None = None
     evaluations: int | None = None
     seed: int = 0
@@ -90,6 +93,7 @@ class RunConfig:
         values["objectives"] = tuple(values["objectives"])
         values["constraints"] = tuple(values.get("constraints", ()))
         values["search"] = NSGA2Options(**values.get("search", {}))
+        values["screen"] = ScreenOptions(**values["screen"]) if values.get("screen") else None
         return cls(**values)
 
 
@@ -121,6 +125,11 @@ class Search:
         self.constraints = tuple(parse_constraint(c) for c in config.constraints)
         self.manager = PopulationManager(self.space, self.objectives, self.constraints, config.search)
         self.evaluator = evaluator
+        self.screen = None
+        if config.screen is not None:
+            from evonas.populations.screening import ProxyScreen
+
+            self.screen = ProxyScreen(self.space, config.screen, config.seed)
         self.generation = -1
         self.next_uid = 0
         self.exhausted = False
@@ -261,10 +270,13 @@ class Search:
         n = self.config.search.population
         if self.config.evaluations is not None:
             n = min(n, self.config.evaluations - self.evaluated)
+        drawn = n * self.config.screen.factor if self.screen else n
         try:
-            offspring = self.manager.ask(n, generation_rng(self.config.seed, generation))
+            offspring = self.manager.ask(drawn, generation_rng(self.config.seed, generation))
         except SpaceExhaustedError:
             offspring = []
+        if self.screen:
+            offspring = self.screen.select(offspring, n)
         self.exhausted = len(offspring) < n
         seconds_before = self.evaluator_seconds
         new = []

@@ -31,3 +31,14 @@ def macro_table() -> Path:
 def synthetic_table(tmp_path_factory) -> Path:
     """A full made-up table of the macro space (columns top1, params, energy_mj)."""
     return write_macro_table(tmp_path_factory.mktemp("tables") / "macro.csv")
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Torch on one thread: small networks run many times faster so, above all on a busy machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -20,6 +20,7 @@ EVALUATORS = Registry(
         "table": "evonas.evaluators.table:TableEvaluator",
         "supernet": "evonas.evaluators.supernet:SupernetEvaluator",
         "train": "evonas.evaluators.train:TrainEvaluator",
+        "zero-cost": "evonas.evaluators.zero_cost:ZeroCostEvaluator",
     },
 )
 
