@@ -23,13 +23,17 @@ class NSGA2Options:
 
     Attributes:
         population: individuals kept after survival, and offspring per generation.
+        local_search: share of each generation's offspring drawn as single-gene neighbours of the
+            archive's best individuals (Pareto local search); the rest, and whatever the
+            neighbourhoods cannot supply, come from tournament selection, crossover and mutation.
         crossover: registered crossover name.
         crossover_prob: probability that a pair of parents is crossed before mutation.
         mutation: registered mutation name, applied to every child.
         max_tries: draws of an offspring before falling back to a fresh random architecture.
     """
 
-    population: int = 50
+    population: int = 24
+    local_search: float = 1.0
     crossover: str = "uniform"
     crossover_prob: float = 0.9
     mutation: str = "resample"
@@ -40,6 +44,8 @@ class NSGA2Options:
             raise ConfigError(f"population must be at least 2, got {self.population}")
         if not 0.0 <= self.crossover_prob <= 1.0:
             raise ConfigError(f"crossover probability must be in [0, 1], got {self.crossover_prob}")
+        if not 0.0 <= self.local_search <= 1.0:
+            raise ConfigError(f"local search share must be in [0, 1], got {self.local_search}")
         if self.max_tries < 1:
             raise ConfigError(f"max_tries must be at least 1, got {self.max_tries}")
         CROSSOVERS[self.crossover]
@@ -85,7 +91,8 @@ class PopulationManager:
     def ask(self, n: int, rng: np.random.Generator) -> list[Offspring]:
         """Up to ``n`` new, distinct, never-evaluated genotypes (fewer only if the space runs out)."""
         taken: set[Genotype] = set()
-        offspring: list[Offspring] = []
+        offspring = self._neighbours_of_best(round(n * self.options.local_search), rng)
+        taken.update(child.genotype for child in offspring)
         parents = self._mating_pool()
         ranks, crowding = self._rank_and_crowding(parents)
         while len(offspring) < n:
@@ -101,6 +108,32 @@ class PopulationManager:
                 taken.add(child.genotype)
                 offspring.append(child)
         return offspring
+
+    def _neighbours_of_best(self, n: int, rng: np.random.Generator) -> list[Offspring]:
+        """Up to ``n`` unevaluated single-gene neighbours of the archive's best individuals, best first.
+
+        The archive is ordered by constraint-domination rank, then by descending crowding distance
+        within a rank, then by uid; each individual's neighbours are taken in an order drawn from
+        ``rng`` (one permutation per individual visited). Every improvement of the front is thus
+        followed by a look at everything one edit away from it: Pareto local search (Paquete et
+        al., 2004), which finds a table's true front with fewer evaluations than variation alone.
+        """
+        if n == 0 or not self.archive:
+            return []
+        members = [ind for ind in self.archive.values() if ind.ok]
+        ranks, crowding = self._rank_and_crowding(members)
+        order = np.lexsort(([ind.uid for ind in members], -crowding, ranks))
+        chosen: dict[Genotype, Offspring] = {}
+        for position in order:
+            member = members[position]
+            neighbours = list(self.space.neighbours(member.genotype))
+            for i in rng.permutation(len(neighbours)):
+                child = neighbours[i]
+                if child not in self.archive and child not in chosen:
+                    chosen[child] = Offspring(child, (member.uid,), "neighbour")
+                    if len(chosen) == n:
+                        return list(chosen.values())
+        return list(chosen.values())
 
     def _mating_pool(self) -> list[Individual]:
         return [ind for ind in self.population if ind.ok]

@@ -1,0 +1,376 @@
+"""Search quality against a table's true Pareto front: evonas beside random search, pymoo, DEAP and Optuna.
+
+Every method searches the same table for the same objectives with the same seeds; each run is
+recorded as the sequence of distinct architectures it evaluated, and after each budget (the first N
+distinct architectures) two figures are taken against the table's true front:
+
+- front recall: the share of the table's Pareto-optimal architectures the search evaluated;
+- HV ratio: hypervolume of every evaluated point over that of the true front, objectives
+  normalised by the true front's ideal and nadir points, reference point 1.1 on each axis
+  (pymoo's ``HV``).
+
+Peers (each asked until it has evaluated the largest budget of distinct architectures; a repeated
+architecture is looked up again for free and not counted):
+
+- ``random``: random search without replacement;
+- ``pymoo``: ``NSGA2`` in pymoo's documented integer set-up (integer random sampling, SBX and
+  polynomial mutation with rounding repair, duplicate elimination), population 50;
+- ``deap``: the loop of DEAP's NSGA-II example (``selTournamentDCD`` parents, ``selNSGA2``
+  survival, crossover probability 0.9) with integer genes (``cxUniform``, ``mutUniformInt``),
+  population 52 (DCD tournaments take a multiple of four);
+- ``optuna``: Optuna's ``NSGAIISampler`` on one categorical parameter per gene, population 50.
+
+``evonas`` is `evonas.search.Search` with the table evaluator and its default settings; ``--evonas
+NAME=JSON`` adds a variant with other population-manager settings (`NSGA2Options` fields).
+
+    python benchmarks/search_quality.py --table ../shared/data/nb201/nb201.csv \\
+        --objectives acc=cifar10_test_acc,latency=latency_fpga_ms --budgets 300,1000 --seeds 10
+
+Without ``--table`` it runs the suite on ../shared/data (NB201 accuracy against each latency column,
+NAS-Bench-Macro accuracy against params, flops and both) and, with ``--results FILE``, rewrites the
+suite's section of that file (benchmarks/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from joblib import Parallel, delayed
+from pymoo.indicators.hv import HV
+from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+from evonas.errors import EvonasError
+from evonas.evaluators.table import read_table
+from evonas.objectives import minimisation_matrix, parse_objectives
+from evonas.populations.manager import NSGA2Options
+from evonas.search import RunConfig, Search
+from evonas.spaces import SPACES, get_space
+from evonas.spaces.base import SearchSpace
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+SUITE = [
+    ("nb201/nb201.csv", "acc=cifar10_test_acc,latency=latency_fpga_ms"),
+    ("nb201/nb201.csv", "acc=cifar10_test_acc,latency=latency_raspi4_ms"),
+    ("nb201/nb201.csv", "acc=cifar10_test_acc,latency=latency_gold_6226_ms"),
+    ("nb201/nb201.csv", "acc=cifar10_test_acc,latency=latency_1080ti_1_ms"),
+    ("nas-bench-macro/nas-bench-macro.csv", "acc=cifar10_test_acc,params"),
+    ("nas-bench-macro/nas-bench-macro.csv", "acc=cifar10_test_acc,flops"),
+    ("nas-bench-macro/nas-bench-macro.csv", "acc=cifar10_test_acc,params,flops"),
+]
+PEERS = ("random", "pymoo", "deap", "optuna")
+BEGIN, END = "<!-- search_quality:begin -->", "<!-- search_quality:end -->"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A table seen as a search problem: every architecture's objective values, to minimise."""
+
+    table: Path
+    objectives: str
+    space: str
+    archs: tuple[str, ...]
+    values: np.ndarray  # (n_archs, n_objectives), minimised
+
+    @property
+    def genes(self) -> np.ndarray:
+        space = get_space(self.space)
+        return np.array([space.decode(a).genes for a in self.archs], dtype=np.int64)
+
+
+def load_problem(table: Path, objectives: str, space_name: str | None) -> Problem:
+    """Reads ``table`` for ``objectives``; the space is the one whose strings the ``arch`` column holds."""
+    parsed = parse_objectives(objectives)
+    space = get_space(space_name) if space_name else detect_space(table)
+    rows = read_table(table, space, [o.source for o in parsed])
+    archs = tuple(rows)
+    values = minimisation_matrix([dict(zip([o.name for o in parsed], rows[a])) for a in archs], parsed)
+    return Problem(table, objectives, space.name, archs, values)
+
+
+def detect_space(table: Path) -> SearchSpace:
+    """The registered space that decodes the first architecture of ``table``."""
+    with open(table, encoding="utf-8") as handle:
+        header = handle.readline().strip().split(",")
+        first = dict(zip(header, handle.readline().strip().split(",")))
+    for name in SPACES:
+        space = get_space(name)
+        try:
+            space.decode(first.get("arch", ""))
+        except EvonasError:
+            continue
+        return space
+    raise SystemExit(f"no registered space ({', '.join(SPACES)}) reads arch {first.get('arch')!r} of {table}; pass --space")
+
+
+class Lookup:
+    """Objective values by gene tuple, recording each distinct architecture in the order first asked."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.values = problem.values
+        self.row = {tuple(g): i for i, g in enumerate(problem.genes.tolist())}
+        self.order: list[int] = []
+        self._seen: set[int] = set()
+
+    def __call__(self, genes) -> np.ndarray:
+        row = self.row[tuple(int(g) for g in genes)]
+        if row not in self._seen:
+            self._seen.add(row)
+            self.order.append(row)
+        return self.values[row]
+
+    @property
+    def distinct(self) -> int:
+        return len(self.order)
+
+
+def run_random(problem: Problem, budget: int, seed: int) -> list[int]:
+    return np.random.default_rng(seed).permutation(len(problem.archs))[:budget].tolist()
+
+
+def run_pymoo(problem: Problem, budget: int, seed: int) -> list[int]:
+    from pymoo.algorithms.moo.nsga2 import NSGA2
+    from pymoo.core.problem import Problem as PymooProblem
+    from pymoo.operators.crossover.sbx import SBX
+    from pymoo.operators.mutation.pm import PM
+    from pymoo.operators.repair.rounding import RoundingRepair
+    from pymoo.operators.sampling.rnd import IntegerRandomSampling
+
+    lookup = Lookup(problem)
+    upper = problem.genes.max(axis=0)
+    pymoo_problem = PymooProblem(n_var=len(upper), n_obj=problem.values.shape[1], xl=0, xu=upper, vtype=int)
+    algorithm = NSGA2(
+        pop_size=50,
+        sampling=IntegerRandomSampling(),
+        crossover=SBX(prob=1.0, eta=3.0, vtype=float, repair=RoundingRepair()),
+        mutation=PM(prob=1.0, eta=3.0, vtype=float, repair=RoundingRepair()),
+        eliminate_duplicates=True,
+    )
+    algorithm.setup(pymoo_problem, seed=seed, termination=("n_eval", 50 * budget))
+    return _ask_tell(lookup, budget, lambda: algorithm.ask(), lambda pop: pop.get("X"),
+                     lambda pop, F: (pop.set("F", F), algorithm.tell(infills=pop)))
+
+
+def _ask_tell(lookup: Lookup, budget: int, ask, genes_of, tell, max_calls_factor: int = 50) -> list[int]:
+    """Drives an ask/tell optimiser until ``budget`` distinct architectures (or a cap on all asks)."""
+    calls = 0
+    while lookup.distinct < budget and calls < max_calls_factor * budget:
+        batch = ask()
+        genes = np.asarray(genes_of(batch)).round().astype(int)
+        calls += len(genes)
+        tell(batch, np.array([lookup(g) for g in genes]))
+    return lookup.order[:budget]
+
+
+def run_deap(problem: Problem, budget: int, seed: int) -> list[int]:
+    from deap import base, creator, tools
+
+    random.seed(seed)  # DEAP's kernels draw from Python's global random
+    lookup = Lookup(problem)
+    upper = problem.genes.max(axis=0).tolist()
+    n_obj = problem.values.shape[1]
+    if not hasattr(creator, f"FitnessMin{n_obj}"):
+        creator.create(f"FitnessMin{n_obj}", base.Fitness, weights=(-1.0,) * n_obj)
+        creator.create(f"Individual{n_obj}", list, fitness=getattr(creator, f"FitnessMin{n_obj}"))
+    individual = getattr(creator, f"Individual{n_obj}")
+    mu, indpb = 52, 1.0 / len(upper)
+
+    def evaluate(population) -> None:
+        for ind in population:
+            if not ind.fitness.valid:
+                ind.fitness.values = tuple(lookup(ind))
+
+    population = [individual(random.randint(0, u) for u in upper) for _ in range(mu)]
+    evaluate(population)
+    population = tools.selNSGA2(population, mu)  # assigns crowding distances for selTournamentDCD
+    calls = mu
+    while lookup.distinct < budget and calls < 50 * budget:
+        offspring = [individual(ind) for ind in tools.selTournamentDCD(population, len(population))]
+        for first, second in zip(offspring[::2], offspring[1::2]):
+            if random.random() <= 0.9:
+                tools.cxUniform(first, second, 0.5)
+            tools.mutUniformInt(first, low=0, up=upper, indpb=indpb)
+            tools.mutUniformInt(second, low=0, up=upper, indpb=indpb)
+            del first.fitness.values, second.fitness.values
+        evaluate(offspring)
+        calls += len(offspring)
+        population = tools.selNSGA2(population + offspring, mu)
+    return lookup.order[:budget]
+
+
+def run_optuna(problem: Problem, budget: int, seed: int) -> list[int]:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    lookup = Lookup(problem)
+    upper = problem.genes.max(axis=0).tolist()
+    study = optuna.create_study(
+        directions=["minimize"] * problem.values.shape[1],
+        sampler=optuna.samplers.NSGAIISampler(population_size=50, seed=seed),
+    )
+    calls = 0
+    while lookup.distinct < budget and calls < 50 * budget:
+        trial = study.ask()
+        genes = [trial.suggest_categorical(f"g{i}", list(range(u + 1))) for i, u in enumerate(upper)]
+        study.tell(trial, lookup(genes).tolist())
+        calls += 1
+    return lookup.order[:budget]
+
+
+def evonas_runner(options: dict) -> Callable[[Problem, int, int], list[int]]:
+    def run_evonas(problem: Problem, budget: int, seed: int) -> list[int]:
+        config = RunConfig(
+            space=problem.space, evaluator="table", evaluator_options={"table": str(problem.table)},
+            objectives=tuple(o.spec for o in parse_objectives(problem.objectives)),
+            evaluations=budget, seed=seed, search=NSGA2Options(**options),
+        )
+        with tempfile.TemporaryDirectory() as scratch:
+            search = Search.start(config, Path(scratch) / "run")
+            search.run()
+            archive = sorted(search.manager.archive.values(), key=lambda ind: ind.uid)
+        row = {arch: i for i, arch in enumerate(problem.archs)}
+        return [row[ind.arch] for ind in archive][:budget]
+
+    return run_evonas
+
+
+@dataclass(frozen=True)
+class TrueFront:
+    members: frozenset[int]
+    ideal: np.ndarray
+    nadir: np.ndarray
+    hypervolume: float
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> TrueFront:
+        on_front = NonDominatedSorting().do(values, only_non_dominated_front=True)
+        ideal, nadir = values[on_front].min(axis=0), values[on_front].max(axis=0)
+        front = cls(frozenset(int(i) for i in on_front), ideal, nadir, 0.0)
+        return cls(front.members, ideal, nadir, front.raw_hypervolume(values[on_front]))
+
+    def raw_hypervolume(self, points: np.ndarray) -> float:
+        scale = np.where(self.nadir > self.ideal, self.nadir - self.ideal, 1.0)
+        return float(HV(ref_point=np.full(len(self.ideal), 1.1))((points - self.ideal) / scale))
+
+    def scores(self, values: np.ndarray, evaluated: list[int]) -> tuple[float, float]:
+        """(front recall, HV ratio) of the evaluated rows."""
+        recall = len(self.members.intersection(evaluated)) / len(self.members)
+        return recall, self.raw_hypervolume(values[evaluated]) / self.hypervolume
+
+
+def one_run(method: str, runner, problem: Problem, budgets: list[int], seed: int, front: TrueFront):
+    started = time.perf_counter()
+    order = runner(problem, max(budgets), seed)
+    seconds = time.perf_counter() - started
+    return method, seed, [front.scores(problem.values, order[:b]) for b in budgets], seconds, len(order)
+
+
+def evaluate_problem(problem: Problem, methods: dict, budgets: list[int], seeds: list[int], jobs: int) -> dict:
+    front = TrueFront.of(problem.values)
+    print(f"\n{problem.table.name} {problem.objectives} ({problem.space}, {len(problem.archs)} architectures, "
+          f"{len(front.members)} Pareto-optimal)", flush=True)
+    runs = Parallel(n_jobs=jobs)(
+        delayed(one_run)(name, runner, problem, budgets, seed, front) for name, runner in methods.items() for seed in seeds
+    )
+    summary = {}
+    for name in methods:
+        mine = [r for r in runs if r[0] == name]
+        short = [r for r in mine if r[4] < max(budgets)]
+        summary[name] = {
+            "hv": [statistics.median(r[2][k][1] for r in mine) for k in range(len(budgets))],
+            "recall": [statistics.median(r[2][k][0] for r in mine) for k in range(len(budgets))],
+            "seconds": statistics.median(r[3] for r in mine),
+            "short": len(short),
+        }
+        cells = "  ".join(f"{summary[name]['hv'][k]:.3f}/{summary[name]['recall'][k]:.2f}" for k in range(len(budgets)))
+        note = f"  ({len(short)} runs stalled before the budget)" if short else ""
+        print(f"  {name:<16} {cells}   {summary[name]['seconds']:.2f} s/run{note}", flush=True)
+    return {"front": len(front.members), "methods": summary}
+
+
+def markdown(results: list[tuple[Problem, dict]], budgets: list[int], seeds: list[int], command: str) -> str:
+    lines = [BEGIN, "", f"`{command}`", "",
+             f"Medians over seeds {seeds[0]}-{seeds[-1]}: HV ratio / front recall after each budget of distinct "
+             "evaluations; seconds per run of the largest budget.", ""]
+    header = "| table x objectives | true front | method | " + " | ".join(f"{b} evaluations" for b in budgets) + " | s/run |"
+    lines += [header, "|" + " --- |" * (4 + len(budgets))]
+    for problem, result in results:
+        setting = f"{problem.table.parent.name}/{problem.table.name} {problem.objectives}"
+        for name, s in result["methods"].items():
+            cells = " | ".join(f"{s['hv'][k]:.3f} / {s['recall'][k]:.2f}" for k in range(len(budgets)))
+            bold = "**" if name == "evonas" else ""
+            lines.append(f"| {setting} | {result['front']} | {bold}{name}{bold} | {cells} | {s['seconds']:.2f} |")
+            setting = ""
+    return "\n".join(lines + ["", END])
+
+
+def write_section(path: Path, text: str) -> None:
+    """Replaces the suite's section of ``path`` (between its markers), or appends it."""
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    if BEGIN in old and END in old:
+        new = old[: old.index(BEGIN)] + text + old[old.index(END) + len(END):]
+    else:
+        new = old.rstrip("\n") + "\n\n" + text + "\n"
+    path.write_text(new, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--table", type=Path, help="A CSV with an arch column (default: the suite on ../shared/data).")
+    parser.add_argument("--objectives", help="Objective specs for --table, e.g. acc=cifar10_test_acc,latency=latency_fpga_ms.")
+    parser.add_argument("--space", help="The table's space (default: detected from its arch strings).")
+    parser.add_argument("--budgets", default="100,300,1000")
+    parser.add_argument("--seeds", type=int, default=10, help="Seeds 0..N-1.")
+    parser.add_argument("--methods", default="evonas," + ",".join(PEERS))
+    parser.add_argument("--evonas", action="append", default=[], metavar="NAME=JSON",
+                        help='An evonas variant, e.g. plain=\'{"predictor": "none"}\' (repeatable).')
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--results", type=Path, help="Write the markdown table into this file's search-quality section.")
+    args = parser.parse_args()
+
+    budgets = sorted(int(b) for b in args.budgets.split(","))
+    seeds = list(range(args.seeds))
+    runners = {"random": run_random, "pymoo": run_pymoo, "deap": run_deap, "optuna": run_optuna, "evonas": evonas_runner({})}
+    methods = {}
+    for name in args.methods.split(","):
+        if name not in runners:
+            parser.error(f"unknown method {name!r}; known: {', '.join(runners)}")
+        methods[name] = runners[name]
+    for variant in args.evonas:
+        name, _, options = variant.partition("=")
+        methods[f"evonas-{name}"] = evonas_runner(json.loads(options))
+
+    if args.table:
+        if not args.objectives:
+            parser.error("--table needs --objectives")
+        settings = [(args.table, args.objectives)]
+    else:
+        if not DATA.is_dir():
+            sys.exit(f"no --table given and the suite's tables are absent ({DATA.resolve()})")
+        settings = [(DATA / table, objectives) for table, objectives in SUITE]
+
+    print(f"HV ratio / front recall at budgets {budgets}, medians of {len(seeds)} seeds")
+    results = []
+    for table, objectives in settings:
+        try:
+            problem = load_problem(table, objectives, args.space)
+        except EvonasError as error:
+            sys.exit(str(error))
+        results.append((problem, evaluate_problem(problem, methods, budgets, seeds, args.jobs)))
+    if args.results:
+        command = "python benchmarks/search_quality.py " + " ".join(sys.argv[1:])
+        write_section(args.results, markdown(results, budgets, seeds, command))
+        print(f"\nwrote {args.results}")
+
+
+if __name__ == "__main__":
+    main()
