@@ -142,6 +142,9 @@ def _with_options(options):
 @click.option("--population", default=DEFAULT_POPULATION, show_default=True, type=int, help="Population size.")
 @click.option("--generations", type=int, help=f"Stop after this generation (0 = initial population only) [{DEFAULT_GENERATIONS}].")
 @click.option("--evaluations", type=int, help="Stop after this many distinct architectures.")
+@click.option("--local-search", default=NSGA2Options.local_search, show_default=True, type=click.FloatRange(0, 1),
+              help="Share of each generation drawn as unseen one-gene neighbours of the archive's best (Pareto local search); "
+              "the rest by tournament, crossover and mutation.")
 @click.option("--crossover", default=NSGA2Options.crossover, show_default=True, help="Crossover: uniform, two-point.")
 @click.option("--crossover-prob", default=NSGA2Options.crossover_prob, show_default=True, type=float)
 @click.option("--mutation", default=NSGA2Options.mutation, show_default=True, help="Mutation: resample, neighbour.")
@@ -153,7 +156,7 @@ def _with_options(options):
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the run.")
 @click.option("--run-dir", type=click.Path(file_okay=False), help="Run directory [default: checkpoints/<space>-<evaluator>-seed<seed>-<time>].")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def evolve(space, evaluator, table, objectives, constraints, population, generations, evaluations, crossover, crossover_prob,
+def evolve(space, evaluator, table, objectives, constraints, population, generations, evaluations, local_search, crossover, crossover_prob,
            mutation, screen, screen_factor, screen_image_size, screen_widths, seed, run_dir, quiet, **evaluator_options):
     """Start a search and write it to a run directory.
 
@@ -170,7 +173,8 @@ def evolve(space, evaluator, table, objectives, constraints, population, generat
         evaluator_options=_evaluator_options(table, evaluator_options),
         objectives=tuple(objectives.split(",")),
         constraints=tuple(constraints),
-        search=NSGA2Options(population=population, crossover=crossover, crossover_prob=crossover_prob, mutation=mutation),
+        search=NSGA2Options(population=population, local_search=local_search, crossover=crossover,
+                            crossover_prob=crossover_prob, mutation=mutation),
         screen=ScreenOptions(proxy=screen, factor=screen_factor, image_size=screen_image_size, widths=screen_widths or {})
         if screen
         else None,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evonas.errors import SpaceExhaustedError
+from evonas.errors import ConfigError, SpaceExhaustedError
 from evonas.genotype import Individual
 from evonas.objectives import minimisation_matrix, parse_constraint, parse_objectives
 from evonas.populations.manager import NSGA2Options, PopulationManager
@@ -58,7 +58,7 @@ def test_never_proposes_an_evaluated_genotype_and_exhausts_the_space_cleanly():
 
 
 def test_offspring_come_from_selected_parents_with_their_lineage():
-    manager = PopulationManager(get_space("nb201"), OBJECTIVES, options=NSGA2Options(population=30))
+    manager = PopulationManager(get_space("nb201"), OBJECTIVES, options=NSGA2Options(population=30, local_search=0.0))
     run(manager, 3, 30)
     by_uid = {ind.uid: ind for ind in manager.archive.values()}
     offspring = manager.ask(30, np.random.default_rng(99))
@@ -69,6 +69,50 @@ def test_offspring_come_from_selected_parents_with_their_lineage():
         assert set(child.parents) <= population_uids
         differences = [sum(a != b for a, b in zip(child.genotype.genes, by_uid[p].genotype.genes)) for p in child.parents]
         assert min(differences) >= 1
+        assert child.operator != "neighbour"
+
+
+def test_local_search_proposes_unseen_neighbours_of_the_best_first():
+    space = get_space("nb201")
+    manager = PopulationManager(space, OBJECTIVES, options=NSGA2Options(population=30, local_search=1.0))
+    run(manager, 3, 30)
+    archive = list(manager.archive.values())
+    ranks = nondominated_ranks(minimisation_matrix([i.metrics for i in archive], OBJECTIVES))
+    front_uids = {i.uid for i, r in zip(archive, ranks) if r == 0}
+    by_uid = {ind.uid: ind for ind in archive}
+    unseen_around_front = {
+        g for uid in front_uids for g in space.neighbours(by_uid[uid].genotype) if g not in manager.archive
+    }
+    n = min(30, len(unseen_around_front))
+    offspring = manager.ask(n, np.random.default_rng(5))
+    assert len({o.genotype for o in offspring}) == n
+    for child in offspring:
+        assert child.operator == "neighbour" and child.genotype not in manager.archive
+        (parent,) = child.parents
+        assert parent in front_uids  # the front's neighbourhood is not exhausted, so nothing comes from behind it
+        assert sum(a != b for a, b in zip(child.genotype.genes, by_uid[parent].genotype.genes)) == 1
+
+
+def test_local_search_share_splits_a_generation_and_falls_back_to_variation():
+    space = get_space("macro")
+    manager = PopulationManager(space, OBJECTIVES, options=NSGA2Options(population=20, local_search=0.25))
+    run(manager, 3, 20)
+    operators = [o.operator for o in manager.ask(20, np.random.default_rng(1))]
+    assert operators.count("neighbour") == 5 and "sample" not in operators
+    # more offspring than the archive's neighbourhoods hold: the rest come from variation, all distinct and new
+    manager = PopulationManager(space, OBJECTIVES, options=NSGA2Options(population=20, local_search=1.0))
+    run(manager, 1, 20)
+    around = {g for ind in manager.archive.values() for g in space.neighbours(ind.genotype) if g not in manager.archive}
+    offspring = manager.ask(len(around) + 50, np.random.default_rng(2))
+    assert {o.genotype for o in offspring if o.operator == "neighbour"} == around
+    assert len({o.genotype for o in offspring}) == len(around) + 50
+    assert not {o.genotype for o in offspring} & set(manager.archive)
+
+
+@pytest.mark.parametrize("share", [-0.1, 1.5])
+def test_local_search_share_out_of_range_is_a_config_error(share):
+    with pytest.raises(ConfigError, match="local search share"):
+        NSGA2Options(local_search=share)
 
 
 def test_tell_keeps_the_population_size_and_the_front_is_the_archive_front():

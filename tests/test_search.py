@@ -138,3 +138,11 @@ def test_start_checks_the_evaluator_before_writing(tmp_path):
     with pytest.raises(TableError):
         Search.start(config(tmp_path / "absent.csv"), tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_config_round_trips_and_a_run_from_before_local_search_resumes_without_it(table):
+    original = config(table, search=NSGA2Options(population=12, local_search=0.5))
+    assert RunConfig.from_json(original.to_json()) == original
+    older = original.to_json()
+    del older["search"]["local_search"]
+    assert RunConfig.from_json(older).search.local_search == 0.0
