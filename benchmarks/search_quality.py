@@ -21,7 +21,8 @@ architecture is looked up again for free and not counted):
 - ``optuna``: Optuna's ``NSGAIISampler`` on one categorical parameter per gene, population 50.
 
 ``evonas`` is `evonas.search.Search` with the table evaluator and its default settings; ``--evonas
-NAME=JSON`` adds a variant with other population-manager settings (`NSGA2Options` fields).
+NAME=JSON`` adds a variant with other population-manager settings (`NSGA2Options` fields) or with
+proxy screening (``{"screen": {"proxy": "synflow"}}``, `ScreenOptions` fields).
 
     python benchmarks/search_quality.py --table ../shared/data/nb201/nb201.csv \\
         --objectives acc=cifar10_test_acc,latency=latency_fpga_ms --budgets 300,1000 --seeds 10
@@ -53,6 +54,7 @@ from evonas.errors import EvonasError
 from evonas.evaluators.table import read_table
 from evonas.objectives import minimisation_matrix, parse_objectives
 from evonas.populations.manager import NSGA2Options
+from evonas.populations.screening import ScreenOptions
 from evonas.search import RunConfig, Search
 from evonas.spaces import SPACES, get_space
 from evonas.spaces.base import SearchSpace
@@ -227,11 +229,15 @@ def run_optuna(problem: Problem, budget: int, seed: int) -> list[int]:
 
 
 def evonas_runner(options: dict) -> Callable[[Problem, int, int], list[int]]:
+    """evonas on the table: ``options`` are `NSGA2Options` fields, plus ``screen`` (`ScreenOptions` fields)."""
+    options = dict(options)
+    screen = ScreenOptions(**options.pop("screen")) if "screen" in options else None
+
     def run_evonas(problem: Problem, budget: int, seed: int) -> list[int]:
         config = RunConfig(
             space=problem.space, evaluator="table", evaluator_options={"table": str(problem.table)},
             objectives=tuple(o.spec for o in parse_objectives(problem.objectives)),
-            evaluations=budget, seed=seed, search=NSGA2Options(**options),
+            evaluations=budget, seed=seed, search=NSGA2Options(**options), screen=screen,
         )
         with tempfile.TemporaryDirectory() as scratch:
             search = Search.start(config, Path(scratch) / "run")
@@ -332,7 +338,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10, help="Seeds 0..N-1.")
     parser.add_argument("--methods", default="evonas," + ",".join(PEERS))
     parser.add_argument("--evonas", action="append", default=[], metavar="NAME=JSON",
-                        help='An evonas variant, e.g. plain=\'{"predictor": "none"}\' (repeatable).')
+                        help='An evonas variant, e.g. nsga2=\'{"local_search": 0}\' or '
+                             'screened=\'{"screen": {"proxy": "synflow"}}\' (repeatable).')
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--results", type=Path, help="Write the markdown table into this file's search-quality section.")
     args = parser.parse_args()
