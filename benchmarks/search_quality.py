@@ -50,7 +50,7 @@ from joblib import Parallel, delayed
 from pymoo.indicators.hv import HV
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
-from evonas.errors import EvonasError
+from evonas.errors import EvonasError, TableError
 from evonas.evaluators.table import read_table
 from evonas.objectives import minimisation_matrix, parse_objectives
 from evonas.populations.manager import NSGA2Options
@@ -94,6 +94,9 @@ def load_problem(table: Path, objectives: str, space_name: str | None) -> Proble
     parsed = parse_objectives(objectives)
     space = get_space(space_name) if space_name else detect_space(table)
     rows = read_table(table, space, [o.source for o in parsed])
+    if len(rows) < space.size:
+        raise TableError(f"{table} holds {len(rows)} of the {space.size} architectures of space {space.name}: "
+                         "the searches would ask for the missing ones; search quality needs a table of the whole space")
     archs = tuple(rows)
     values = minimisation_matrix([dict(zip([o.name for o in parsed], rows[a])) for a in archs], parsed)
     return Problem(table, objectives, space.name, archs, values)
@@ -111,7 +114,7 @@ def detect_space(table: Path) -> SearchSpace:
         except EvonasError:
             continue
         return space
-    raise SystemExit(f"no registered space ({', '.join(SPACES)}) reads arch {first.get('arch')!r} of {table}; pass --space")
+    raise TableError(f"no registered space ({', '.join(SPACES)}) reads arch {first.get('arch')!r} of {table}; pass --space")
 
 
 class Lookup:
@@ -362,7 +365,7 @@ def main() -> None:
         settings = [(args.table, args.objectives)]
     else:
         if not DATA.is_dir():
-            sys.exit(f"no --table given and the suite's tables are absent ({DATA.resolve()})")
+            parser.error(f"no --table given and the suite's tables are absent ({DATA.resolve()})")
         settings = [(DATA / table, objectives) for table, objectives in SUITE]
 
     print(f"HV ratio / front recall at budgets {budgets}, medians of {len(seeds)} seeds")
@@ -371,7 +374,8 @@ def main() -> None:
         try:
             problem = load_problem(table, objectives, args.space)
         except EvonasError as error:
-            sys.exit(str(error))
+            print(f"search_quality.py: {error}", file=sys.stderr)
+            sys.exit(2)
         results.append((problem, evaluate_problem(problem, methods, budgets, seeds, args.jobs)))
     if args.results:
         command = "python benchmarks/search_quality.py " + " ".join(sys.argv[1:])

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from evonas.errors import TableError
 from tests.tables import write_macro_table
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "search_quality.py"
@@ -59,3 +60,11 @@ def test_evonas_reaches_a_higher_hypervolume_than_random_search(bench, problem):
         for name, runner in [("evonas", bench.evonas_runner({})), ("random", bench.run_random)]
     }
     assert min(ratios["evonas"]) > max(ratios["random"])
+
+
+def test_a_table_that_lacks_part_of_its_space_is_refused_with_its_counts(bench, tmp_path):
+    full = write_macro_table(tmp_path / "full.csv").read_text().splitlines()
+    partial = tmp_path / "partial.csv"
+    partial.write_text("\n".join(full[:101]) + "\n")
+    with pytest.raises(TableError, match="holds 100 of the 6561 architectures"):
+        bench.load_problem(partial, "acc=top1,params", None)
