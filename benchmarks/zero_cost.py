@@ -38,7 +38,8 @@ def read_column(table: Path, column: str) -> tuple[list[str], np.ndarray]:
     with open(table, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         if column not in (reader.fieldnames or []):
-            sys.exit(f"zero_cost.py: {table} has no column {column!r} (columns: {', '.join(reader.fieldnames or [])})")
+            print(f"zero_cost.py: {table} has no column {column!r} (columns: {', '.join(reader.fieldnames or [])})", file=sys.stderr)
+            sys.exit(2)
         rows = [(row["arch"], float(row[column])) for row in reader]
     return [arch for arch, _ in rows], np.array([value for _, value in rows])
 

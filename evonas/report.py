@@ -8,15 +8,28 @@ import csv
 import html
 import io
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from evonas.checkpoint import RETRAIN_FILE
 from evonas.errors import ConfigError
 from evonas.history import RunHistory, axis_label
 
 FORMATS = ("table", "csv", "json", "markdown")
+
+
+def _json_value(cell: str) -> Any:
+    """A cell as JSON gives it to programs: numbers as numbers, anything else (and empty cells) as text."""
+    try:
+        number = float(cell)
+    except ValueError:
+        return cell
+    if not math.isfinite(number):
+        return cell
+    return int(number) if number.is_integer() and "." not in cell and "e" not in cell.lower() else number
 
 
 @dataclass(frozen=True)
@@ -37,7 +50,8 @@ class Table:
             csv.writer(buffer, lineterminator="\n").writerows([self.header, *self.rows])
             return buffer.getvalue()
         if fmt == "json":
-            return json.dumps([dict(zip(self.header, row)) for row in self.rows], indent=1) + "\n"
+            records = [{h: c if h == "arch" else _json_value(c) for h, c in zip(self.header, row)} for row in self.rows]
+            return json.dumps(records, indent=1) + "\n"
         if fmt == "markdown":
             lines = [self.header, ["---"] * len(self.header), *self.rows]
             return "\n".join("| " + " | ".join(c.replace("|", "\\|") for c in line) + " |" for line in lines) + "\n"

@@ -36,7 +36,10 @@ def test_front_table_lists_the_front_best_first_with_the_generation_that_found_i
 def test_table_formats_parse_back():
     table = Table(["arch", "acc"], [["|a~0|", "93.5"], ["b", "91"]])
     assert list(csv.reader(io.StringIO(table.render("csv")))) == [table.header, *table.rows]
-    assert json.loads(table.render("json")) == [{"arch": "|a~0|", "acc": "93.5"}, {"arch": "b", "acc": "91"}]
+    assert json.loads(table.render("json")) == [{"arch": "|a~0|", "acc": 93.5}, {"arch": "b", "acc": 91}]
+    # numbers become JSON numbers; an arch that looks like one (macro's digits) and empty cells stay text
+    macro = Table(["arch", "params", "test_acc"], [["01201120", "3.2e+05", ""]])
+    assert json.loads(macro.render("json")) == [{"arch": "01201120", "params": 320000.0, "test_acc": ""}]
     markdown = table.render("markdown").splitlines()
     assert markdown[1] == "| --- | --- |" and markdown[2] == "| \\|a~0\\| | 93.5 |"
     text = table.render("table").splitlines()

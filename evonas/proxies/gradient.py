@@ -15,14 +15,21 @@ from evonas.proxies.layers import scored_weights, working_copy
 
 
 def grad_norm(network: nn.Module, batch: Batch) -> float:
-    """Sum over convolution and linear layers of the Euclidean norm of the weights' loss gradient."""
+    """Sum over convolution and linear layers of the Euclidean norm of the weights' loss gradient.
+
+    Abdelfattah et al., "Zero-Cost Proxies for Lightweight NAS" (ICLR 2021).
+    """
     weights = _loss_gradients(network, batch)
     with torch.no_grad():
         return float(sum(w.grad.norm() for w in weights))
 
 
 def snip(network: nn.Module, batch: Batch) -> float:
-    """Sum over convolution and linear weights of ``|w * dL/dw|``, the loss's sensitivity to each connection."""
+    """Sum over convolution and linear weights of ``|w * dL/dw|``, the loss's sensitivity to each connection.
+
+    Lee et al., "SNIP: Single-shot Network Pruning based on Connection Sensitivity" (ICLR 2019),
+    summed over the network as in Abdelfattah et al., "Zero-Cost Proxies for Lightweight NAS" (ICLR 2021).
+    """
     weights = _loss_gradients(network, batch)
     with torch.no_grad():
         return float(sum((w * w.grad).abs().sum() for w in weights))

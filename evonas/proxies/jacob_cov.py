@@ -25,6 +25,9 @@ def jacob_cov(network: nn.Module, batch: Batch) -> float:
     The score is highest when they are uncorrelated (every eigenvalue 1). A network whose Jacobian
     is constant for some image (no path from input to output) scores ``-inf``. Runs a copy of the
     network in training mode.
+
+    Mellor et al., "Neural Architecture Search without Training" (arXiv 2006.04647v1), as used by
+    Abdelfattah et al., "Zero-Cost Proxies for Lightweight NAS" (ICLR 2021).
     """
     model = working_copy(network).train()
     inputs = batch.inputs.detach().clone().requires_grad_(True)

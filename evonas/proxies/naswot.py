@@ -20,6 +20,8 @@ def naswot(network: nn.Module, batch: Batch) -> float:
     Networks that give different images more distinct codes score higher; identical codes give a
     singular kernel and ``-inf``. Runs a copy of the network in training mode (BatchNorm on batch
     statistics, as at the start of training).
+
+    Mellor et al., "Neural Architecture Search without Training" (ICML 2021).
     """
     model = working_copy(network).train()
     n = len(batch.inputs)

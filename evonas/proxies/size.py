@@ -13,10 +13,16 @@ from evonas.proxies import Batch
 
 
 def params(network: nn.Module, batch: Batch) -> float:
-    """Number of trainable parameters (higher: bigger network); the batch is not used."""
+    """Number of trainable parameters (higher: bigger network); the batch is not used.
+
+    A baseline of Abdelfattah et al., "Zero-Cost Proxies for Lightweight NAS" (ICLR 2021).
+    """
     return float(count_params(network))
 
 
 def flops(network: nn.Module, batch: Batch) -> float:
-    """FLOPs of one forward pass on one input of the batch's shape (torch's counter, see `count_flops`)."""
+    """FLOPs of one forward pass on one input of the batch's shape (torch's counter, see `count_flops`).
+
+    A baseline of Abdelfattah et al., "Zero-Cost Proxies for Lightweight NAS" (ICLR 2021).
+    """
     return float(count_flops(network, (1, *batch.inputs.shape[1:])))

@@ -21,6 +21,10 @@ def synflow(network: nn.Module, batch: Batch) -> float:
     left out (each BatchNorm becomes the identity), in double precision (the score is a product
     over layers and overflows single precision), is run on one all-ones input of the batch's
     image shape. Only the batch's shape is read.
+
+    Tanaka et al., "Pruning neural networks without any data by iteratively conserving synaptic
+    flow" (NeurIPS 2020); as a NAS proxy, Abdelfattah et al., "Zero-Cost Proxies for Lightweight
+    NAS" (ICLR 2021).
     """
     model = working_copy(network)
     _remove_batchnorm(model)
