@@ -58,7 +58,7 @@ def test_never_proposes_an_evaluated_genotype_and_exhausts_the_space_cleanly():
 
 
 def test_offspring_come_from_selected_parents_with_their_lineage():
-    manager = PopulationManager(get_space("nb201"), OBJECTIVES, options=NSGA2Options(population=30, local_search=0.0))
+    manager = PopulationManager(get_space("nb201"), OBJECTIVES, options=NSGA2Options(population=30, local_search=0.0, predictor_pool=1.0))
     run(manager, 3, 30)
     by_uid = {ind.uid: ind for ind in manager.archive.values()}
     offspring = manager.ask(30, np.random.default_rng(99))
@@ -74,7 +74,7 @@ def test_offspring_come_from_selected_parents_with_their_lineage():
 
 def test_local_search_proposes_unseen_neighbours_of_the_best_first():
     space = get_space("nb201")
-    manager = PopulationManager(space, OBJECTIVES, options=NSGA2Options(population=30, local_search=1.0))
+    manager = PopulationManager(space, OBJECTIVES, options=NSGA2Options(population=30, local_search=1.0, predictor_pool=1.0))
     run(manager, 3, 30)
     archive = list(manager.archive.values())
     ranks = nondominated_ranks(minimisation_matrix([i.metrics for i in archive], OBJECTIVES))
@@ -95,12 +95,12 @@ def test_local_search_proposes_unseen_neighbours_of_the_best_first():
 
 def test_local_search_share_splits_a_generation_and_falls_back_to_variation():
     space = get_space("macro")
-    manager = PopulationManager(space, OBJECTIVES, options=NSGA2Options(population=20, local_search=0.25))
+    manager = PopulationManager(space, OBJECTIVES, options=NSGA2Options(population=20, local_search=0.25, predictor_pool=1.0))
     run(manager, 3, 20)
     operators = [o.operator for o in manager.ask(20, np.random.default_rng(1))]
     assert operators.count("neighbour") == 5 and "sample" not in operators
     # more offspring than the archive's neighbourhoods hold: the rest come from variation, all distinct and new
-    manager = PopulationManager(space, OBJECTIVES, options=NSGA2Options(population=20, local_search=1.0))
+    manager = PopulationManager(space, OBJECTIVES, options=NSGA2Options(population=20, local_search=1.0, predictor_pool=1.0))
     run(manager, 1, 20)
     around = {g for ind in manager.archive.values() for g in space.neighbours(ind.genotype) if g not in manager.archive}
     offspring = manager.ask(len(around) + 50, np.random.default_rng(2))

@@ -141,8 +141,8 @@ def test_start_checks_the_evaluator_before_writing(tmp_path):
 
 
 def test_config_round_trips_and_a_run_from_before_local_search_resumes_without_it(table):
-    original = config(table, search=NSGA2Options(population=12, local_search=0.5))
+    original = config(table, search=NSGA2Options(population=12, local_search=0.5, predictor_pool=3.0))
     assert RunConfig.from_json(original.to_json()) == original
     older = original.to_json()
-    del older["search"]["local_search"]
-    assert RunConfig.from_json(older).search.local_search == 0.0
+    del older["search"]["local_search"], older["search"]["predictor_pool"]
+    assert RunConfig.from_json(older).search == NSGA2Options(population=12, local_search=0.0, predictor_pool=1.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ from evonas.genotype import Genotype, Individual
 from evonas.objectives import Constraint, Objective, minimisation_matrix, total_violation
 from evonas.operators import CROSSOVERS, MUTATIONS
 from evonas.populations.nsga2 import binary_tournament, nondominated_ranks, rank_and_crowding, survivors
+from evonas.populations.predictor import closest_to_front
 from evonas.spaces.base import SearchSpace
 
 ENUMERATION_LIMIT = 2_000_000
@@ -26,6 +28,9 @@ class NSGA2Options:
         local_search: share of each generation's offspring drawn as single-gene neighbours of the
             archive's best individuals (Pareto local search); the rest, and whatever the
             neighbourhoods cannot supply, come from tournament selection, crossover and mutation.
+        predictor_pool: offspring proposed per offspring evaluated; above 1, a ridge regression
+            fitted on the archive keeps the proposals predicted closest to the front
+            (`evonas.populations.predictor`); 1 evaluates every proposal.
         crossover: registered crossover name.
         crossover_prob: probability that a pair of parents is crossed before mutation.
         mutation: registered mutation name, applied to every child.
@@ -34,6 +39,7 @@ class NSGA2Options:
 
     population: int = 24
     local_search: float = 1.0
+    predictor_pool: float = 2.0
     crossover: str = "uniform"
     crossover_prob: float = 0.9
     mutation: str = "resample"
@@ -44,6 +50,8 @@ class NSGA2Options:
             raise ConfigError(f"population must be at least 2, got {self.population}")
         if not 0.0 <= self.crossover_prob <= 1.0:
             raise ConfigError(f"crossover probability must be in [0, 1], got {self.crossover_prob}")
+        if self.predictor_pool < 1.0:
+            raise ConfigError(f"predictor pool must be at least 1, got {self.predictor_pool}")
         if not 0.0 <= self.local_search <= 1.0:
             raise ConfigError(f"local search share must be in [0, 1], got {self.local_search}")
         if self.max_tries < 1:
@@ -89,7 +97,25 @@ class PopulationManager:
 
     # -- ask -------------------------------------------------------------------------------
     def ask(self, n: int, rng: np.random.Generator) -> list[Offspring]:
-        """Up to ``n`` new, distinct, never-evaluated genotypes (fewer only if the space runs out)."""
+        """Up to ``n`` new, distinct, never-evaluated genotypes (fewer only if the space runs out).
+
+        With a predictor pool, ``ceil(n * predictor_pool)`` are proposed and the ``n`` predicted
+        best are returned (all proposals while the archive holds no feasible architecture).
+        """
+        evaluated = [ind for ind in self.archive.values() if ind.ok and total_violation(ind.metrics, self.constraints) == 0]
+        if self.options.predictor_pool == 1.0 or not evaluated:
+            return self._propose(n, rng)
+        proposals = self._propose(math.ceil(n * self.options.predictor_pool), rng)
+        keep = closest_to_front(
+            self.space,
+            [ind.genotype.genes for ind in evaluated],
+            minimisation_matrix([ind.metrics for ind in evaluated], self.objectives),
+            [child.genotype.genes for child in proposals],
+            n,
+        )
+        return [proposals[i] for i in keep]
+
+    def _propose(self, n: int, rng: np.random.Generator) -> list[Offspring]:
         taken: set[Genotype] = set()
         offspring = self._neighbours_of_best(round(n * self.options.local_search), rng)
         taken.update(child.genotype for child in offspring)

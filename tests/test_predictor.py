@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from evonas.genotype import Individual
+from evonas.objectives import parse_objectives
+from evonas.populations.manager import NSGA2Options, PopulationManager
+from evonas.populations.predictor import closest_to_front, distances_to_front, one_hot, ridge_predictions
+from evonas.spaces import get_space
+
+SPACE = get_space("macro")  # 8 genes x 3 choices
+OBJECTIVES = parse_objectives("acc,params")
+COST = np.array([[0.0, 3.0, 7.0], [0.0, 2.0, 9.0], [0.0, 4.0, 5.0], [0.0, 1.0, 6.0],
+                 [0.0, 5.0, 8.0], [0.0, 2.5, 3.5], [0.0, 6.0, 7.5], [0.0, 1.5, 2.0]])
+
+
+def additive(genes) -> float:
+    return float(sum(COST[i, g] for i, g in enumerate(genes)))
+
+
+def test_one_hot_marks_one_choice_per_gene():
+    features = one_hot(SPACE, [[0, 1, 2, 0, 1, 2, 0, 1], [2] * 8])
+    assert features.shape == (2, 24) and (features.sum(axis=1) == 8).all()
+    assert features[0, [0, 4, 8, 9, 13, 17, 18, 22]].all() and features[1, 2::3].all()
+
+
+def test_ridge_recovers_an_objective_that_adds_up_over_genes():
+    rng = np.random.default_rng(0)
+    genes = rng.integers(3, size=(200, 8))
+    targets = np.array([[additive(g)] for g in genes])
+    queries = rng.integers(3, size=(50, 8))
+    predicted = ridge_predictions(one_hot(SPACE, genes), targets, one_hot(SPACE, queries), alpha=1e-6)
+    assert np.allclose(predicted[:, 0], [additive(q) for q in queries], atol=1e-3)
+
+
+def test_distance_to_front_is_negative_beyond_it_zero_on_it_positive_behind_it():
+    front = np.array([[0.0, 1.0], [1.0, 0.0]])
+    points = np.array([[-0.5, 0.5], [0.0, 1.0], [0.5, 1.25], [1.0, 1.0]])
+    assert distances_to_front(points, front).tolist() == pytest.approx([-0.5, 0.0, 0.5, 1.0])
+
+
+def test_closest_to_front_keeps_the_proposals_predicted_best_in_proposal_order():
+    rng = np.random.default_rng(1)
+    evaluated = rng.integers(3, size=(120, 8))
+    # two objectives to minimise that trade off: cost, and the negated cost plus a penalty on gene 0
+    values = np.array([[additive(g), -additive(g) + 10 * g[0]] for g in evaluated])
+    proposals = [[0, 1, 1, 1, 1, 1, 1, 1], [2, 1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1, 1], [0, 2, 2, 2, 2, 2, 2, 2]]
+    # gene 0 != 0 only adds penalty: proposals 1 and 2 are dominated by proposal 0
+    assert closest_to_front(SPACE, evaluated, values, proposals, 2) == [0, 3]
+    assert closest_to_front(SPACE, evaluated, values, proposals, 9) == [0, 1, 2, 3]
+
+
+def evaluate(offspring, first_uid):
+    return [Individual(first_uid + i, o.genotype, str(o.genotype), {"acc": 50 + additive(o.genotype.genes),
+                                                                     "params": 10 + additive(o.genotype.genes[::-1]) ** 1.5})
+            for i, o in enumerate(offspring)]
+
+
+def test_the_manager_evaluates_the_predicted_best_of_a_larger_pool():
+    with_pool = PopulationManager(SPACE, OBJECTIVES, options=NSGA2Options(population=12, predictor_pool=3.0))
+    without = PopulationManager(SPACE, OBJECTIVES, options=NSGA2Options(population=12, predictor_pool=1.0))
+    for manager in (with_pool, without):
+        manager.tell(evaluate(manager.ask(12, np.random.default_rng(0)), 0))
+    pool = without.ask(36, np.random.default_rng(1))
+    chosen = with_pool.ask(12, np.random.default_rng(1))
+    assert len(chosen) == 12 and {c.genotype for c in chosen} <= {p.genotype for p in pool}
+    assert chosen == with_pool.ask(12, np.random.default_rng(1))  # no randomness of its own
+    archive = list(with_pool.archive.values())
+    keep = closest_to_front(SPACE, [i.genotype.genes for i in archive],
+                            np.array([[-i.metrics["acc"], i.metrics["params"]] for i in archive]),
+                            [p.genotype.genes for p in pool], 12)
+    assert [c.genotype for c in chosen] == [pool[i].genotype for i in keep]
+
+
+def test_predictor_pool_below_one_is_a_config_error():
+    from evonas.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="predictor pool"):
+        NSGA2Options(predictor_pool=0.5)
