@@ -341,7 +341,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10, help="Seeds 0..N-1.")
     parser.add_argument("--methods", default="evonas," + ",".join(PEERS))
     parser.add_argument("--evonas", action="append", default=[], metavar="NAME=JSON",
-                        help='An evonas variant, e.g. nsga2=\'{"local_search": 0}\' or '
+                        help='An evonas variant, e.g. nsga2=\'{"local_search": 0, "predictor_pool": 1}\' or '
                              'screened=\'{"screen": {"proxy": "synflow"}}\' (repeatable).')
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--results", type=Path, help="Write the markdown table into this file's search-quality section.")
