@@ -164,7 +164,7 @@ def evolve(space, evaluator, table, objectives, constraints, population, generat
     """Start a search and write it to a run directory.
 
     With no option: a supernet of the macro space trained on the embedded cluttered digits, then
-    NSGA-II over accuracy and latency (a few minutes on a laptop CPU).
+    a search of accuracy against latency (a few minutes on a laptop CPU).
     """
     from evonas.search import RunConfig, Search
 
