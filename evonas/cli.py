@@ -147,7 +147,7 @@ def _with_options(options):
               "the rest by tournament, crossover and mutation.")
 @click.option("--predictor-pool", default=NSGA2Options.predictor_pool, show_default=True, type=click.FloatRange(min=1),
               help="Offspring proposed per offspring evaluated; a ridge regression fitted on the archive keeps those "
-              "predicted closest to the front (1: evaluate every proposal).")
+              "predicted to fall least short of the front (1: evaluate every proposal).")
 @click.option("--crossover", default=NSGA2Options.crossover, show_default=True, help="Crossover: uniform, two-point.")
 @click.option("--crossover-prob", default=NSGA2Options.crossover_prob, show_default=True, type=float)
 @click.option("--mutation", default=NSGA2Options.mutation, show_default=True, help="Mutation: resample, neighbour.")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -45,6 +46,8 @@ def evolve_args(table, run_dir, *extra):
         (["--population", "1"], "population must be at least 2"),
         (["--population", "many"], "'many' is not a valid integer"),
         (["--crossover", "nope"], "unknown crossover 'nope'"),
+        (["--local-search", "1.5"], "1.5 is not in the range 0<=x<=1"),
+        (["--predictor-pool", "0.5"], "0.5 is not in the range x>=1"),
         (["--bogus"], "No such option '--bogus'"),
     ],
 )
@@ -59,6 +62,17 @@ def test_bad_input_is_one_line_and_exit_code_2(table, tmp_path, capsys, change, 
     assert code == 2 and message in err
     assert err.count("\n") == 1 and err.startswith("evonas: error: ") and "Traceback" not in err
     assert not (tmp_path / "run").exists()
+
+
+def test_search_options_reach_the_run_and_change_its_course(table, tmp_path, capsys):
+    assert run_cli(evolve_args(table, tmp_path / "default"), capsys)[0] == 0
+    plain = ["--local-search", "0", "--predictor-pool", "1"]
+    assert run_cli(evolve_args(table, tmp_path / "plain", *plain), capsys)[0] == 0
+    search = json.loads((tmp_path / "plain" / "run.json").read_text())["search"]
+    assert search["local_search"] == 0.0 and search["predictor_pool"] == 1.0
+    operators = {run: {row["operator"] for row in csv.DictReader(open(tmp_path / run / "evaluations.csv"))}
+                 for run in ("default", "plain")}
+    assert "neighbour" in operators["default"] and "neighbour" not in operators["plain"]
 
 
 def test_missing_table_unwritable_dir_and_foreign_run_dir(table, tmp_path, capsys):

@@ -6,7 +6,7 @@ import pytest
 from evonas.genotype import Individual
 from evonas.objectives import parse_objectives
 from evonas.populations.manager import NSGA2Options, PopulationManager
-from evonas.populations.predictor import closest_to_front, distances_to_front, one_hot, ridge_predictions
+from evonas.populations.predictor import closest_to_front, one_hot, ridge_predictions, shortfalls
 from evonas.spaces import get_space
 
 SPACE = get_space("macro")  # 8 genes x 3 choices
@@ -34,10 +34,11 @@ def test_ridge_recovers_an_objective_that_adds_up_over_genes():
     assert np.allclose(predicted[:, 0], [additive(q) for q in queries], atol=1e-3)
 
 
-def test_distance_to_front_is_negative_beyond_it_zero_on_it_positive_behind_it():
+def test_shortfall_is_negative_beyond_the_front_zero_on_it_and_measured_from_the_nearest_member():
     front = np.array([[0.0, 1.0], [1.0, 0.0]])
-    points = np.array([[-0.5, 0.5], [0.0, 1.0], [0.5, 1.25], [1.0, 1.0]])
-    assert distances_to_front(points, front).tolist() == pytest.approx([-0.5, 0.0, 0.5, 1.0])
+    points = np.array([[-0.5, 0.5], [0.0, 1.0], [0.5, 1.25], [1.0, 1.0], [0.5, 0.5], [0.9, 0.9]])
+    # the last two dominate no member and are dominated by none: they lie in the gap, 0.5 and 0.9 from a member
+    assert shortfalls(points, front).tolist() == pytest.approx([-0.5, 0.0, 0.5, 1.0, 0.5, 0.9])
 
 
 def test_closest_to_front_keeps_the_proposals_predicted_best_in_proposal_order():

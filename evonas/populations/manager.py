@@ -29,7 +29,7 @@ class NSGA2Options:
             archive's best individuals (Pareto local search); the rest, and whatever the
             neighbourhoods cannot supply, come from tournament selection, crossover and mutation.
         predictor_pool: offspring proposed per offspring evaluated; above 1, a ridge regression
-            fitted on the archive keeps the proposals predicted closest to the front
+            fitted on the archive keeps the proposals predicted to fall least short of the front
             (`evonas.populations.predictor`); 1 evaluates every proposal.
         crossover: registered crossover name.
         crossover_prob: probability that a pair of parents is crossed before mutation.

@@ -2,8 +2,8 @@
 
 Each generation the population manager proposes more offspring than it evaluates; a ridge regression
 on the one-hot encoding of the genes, fitted on every evaluated architecture (one model per
-objective), predicts their objectives, and the proposals predicted closest to the archive's Pareto
-front (or beyond it) are kept. The idea of predictor-guided NAS (e.g. White et al., "How Powerful
+objective), predicts their objectives, and the proposals predicted to need the smallest improvement
+to match or beat a member of the archive's Pareto front are kept. The idea of predictor-guided NAS (e.g. White et al., "How Powerful
 are Performance Predictors in Neural Architecture Search?", NeurIPS 2021) in its cheapest form: a
 linear model is exact for objectives that add up over genes (parameters, FLOPs and many latency
 tables) and a fair ranker of accuracy, costs microseconds, and draws no random numbers.
@@ -36,15 +36,20 @@ def ridge_predictions(features: np.ndarray, targets: np.ndarray, queries: np.nda
     return (queries - x_mean) @ weights + y_mean
 
 
-def distances_to_front(points: np.ndarray, front: np.ndarray) -> np.ndarray:
-    """Additive epsilon (Zitzler et al., 2003) by which each point is dominated by ``front``; <= 0: not dominated."""
+def shortfalls(points: np.ndarray, front: np.ndarray) -> np.ndarray:
+    """How much each point must improve, on every objective alike, to match or beat some front member.
+
+    ``min over front members f of max over objectives k of (point_k - f_k)``: 0 on the front,
+    negative for a point that dominates a member, positive behind it, and positive too for a point
+    in a gap between members that dominates none of them (it is measured from the nearest member).
+    """
     return (points[:, None, :] - front[None, :, :]).max(axis=2).min(axis=1)
 
 
 def closest_to_front(
     space: SearchSpace, evaluated: Sequence[Sequence[int]], values: np.ndarray, proposals: Sequence[Sequence[int]], n: int
 ) -> list[int]:
-    """Indices of the ``n`` proposals whose predicted objectives lie closest to the front, in proposal order.
+    """Indices of the ``n`` proposals with the smallest predicted `shortfalls`, in proposal order.
 
     Args:
         space: the search space of the genes.
@@ -62,5 +67,5 @@ def closest_to_front(
     low, span = values.min(axis=0), np.ptp(values, axis=0)
     scaled = (values - low) / np.where(span > 0, span, 1.0)
     predicted = ridge_predictions(one_hot(space, np.asarray(evaluated)), scaled, one_hot(space, np.asarray(proposals)))
-    distances = distances_to_front(predicted, scaled[nondominated_ranks(scaled) == 0])
+    distances = shortfalls(predicted, scaled[nondominated_ranks(scaled) == 0])
     return sorted(np.argsort(distances, kind="stable")[:n].tolist())
