@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,7 +60,7 @@ class Individual:
     status: str = "ok"
     seconds: float = 0.0
 
-    @property
+    @functools.cached_property
     def ok(self) -> bool:
         return self.status == "ok" and all(math.isfinite(v) for v in self.metrics.values())
 

@@ -94,6 +94,7 @@ class PopulationManager:
         self._mutation = MUTATIONS[self.options.mutation]
         self.archive: dict[Genotype, Individual] = {}
         self.population: list[Individual] = []
+        self._surrounded: set[int] = set()  # uids whose every neighbour is evaluated (a cache: the archive only grows)
 
     # -- ask -------------------------------------------------------------------------------
     def ask(self, n: int, rng: np.random.Generator) -> list[Offspring]:
@@ -102,7 +103,7 @@ class PopulationManager:
         With a predictor pool, ``ceil(n * predictor_pool)`` are proposed and the ``n`` predicted
         best are returned (all proposals while the archive holds no feasible architecture).
         """
-        evaluated = [ind for ind in self.archive.values() if ind.ok and total_violation(ind.metrics, self.constraints) == 0]
+        evaluated = self._feasible()
         if self.options.predictor_pool == 1.0 or not evaluated:
             return self._propose(n, rng)
         proposals = self._propose(math.ceil(n * self.options.predictor_pool), rng)
@@ -150,15 +151,24 @@ class PopulationManager:
         ranks, crowding = self._rank_and_crowding(members)
         order = np.lexsort(([ind.uid for ind in members], -crowding, ranks))
         chosen: dict[Genotype, Offspring] = {}
+        count = sum(len(gene) - 1 for gene in self.space.genes)  # neighbours of any genotype
         for position in order:
             member = members[position]
+            permutation = rng.permutation(count)  # drawn for every member visited, so the stream never depends on the cache
+            if member.uid in self._surrounded:
+                continue
             neighbours = list(self.space.neighbours(member.genotype))
-            for i in rng.permutation(len(neighbours)):
+            unseen = False
+            for i in permutation:
                 child = neighbours[i]
-                if child not in self.archive and child not in chosen:
-                    chosen[child] = Offspring(child, (member.uid,), "neighbour")
-                    if len(chosen) == n:
-                        return list(chosen.values())
+                if child not in self.archive:
+                    unseen = True
+                    if child not in chosen:
+                        chosen[child] = Offspring(child, (member.uid,), "neighbour")
+                        if len(chosen) == n:
+                            return list(chosen.values())
+            if not unseen:
+                self._surrounded.add(member.uid)
         return list(chosen.values())
 
     def _mating_pool(self) -> list[Individual]:
@@ -215,27 +225,37 @@ class PopulationManager:
     def restore(self, archive: Sequence[Individual], population_uids: Sequence[int]) -> None:
         """Sets the state saved in a checkpoint: every evaluated individual and the survivors' uids."""
         self.archive = {ind.genotype: ind for ind in archive}
+        self._surrounded = set()
         by_uid = {ind.uid: ind for ind in archive}
         self.population = [by_uid[uid] for uid in population_uids]
 
     # -- views -----------------------------------------------------------------------------
     def front(self) -> list[Individual]:
         """The feasible non-dominated individuals of the whole archive."""
-        feasible = [ind for ind in self.archive.values() if ind.ok and total_violation(ind.metrics, self.constraints) == 0]
+        feasible = self._feasible()
         if not feasible:
             return []
         ranks = nondominated_ranks(minimisation_matrix([i.metrics for i in feasible], self.objectives))
         return [ind for ind, r in zip(feasible, ranks) if r == 0]
 
+    def _feasible(self) -> list[Individual]:
+        """Archive members that were measured and meet every constraint."""
+        usable = [ind for ind in self.archive.values() if ind.ok]
+        if not self.constraints:
+            return usable
+        return [ind for ind in usable if total_violation(ind.metrics, self.constraints) == 0]
+
     def _values_and_violations(self, individuals: Sequence[Individual]) -> tuple[np.ndarray, np.ndarray]:
+        ok = np.array([ind.ok for ind in individuals], dtype=bool)
         values = np.zeros((len(individuals), len(self.objectives)))
-        violations = np.zeros(len(individuals))
-        for row, ind in enumerate(individuals):
-            if ind.ok:
-                values[row] = minimisation_matrix([ind.metrics], self.objectives)[0]
-                violations[row] = total_violation(ind.metrics, self.constraints)
+        violations = np.full(len(individuals), np.inf)
+        usable = [ind for ind, good in zip(individuals, ok) if good]
+        if usable:
+            values[ok] = minimisation_matrix([ind.metrics for ind in usable], self.objectives)
+            if self.constraints:
+                violations[ok] = [total_violation(ind.metrics, self.constraints) for ind in usable]
             else:
-                violations[row] = np.inf
+                violations[ok] = 0.0
         return values, violations
 
     def _rank_and_crowding(self, individuals: Sequence[Individual]) -> tuple[np.ndarray, np.ndarray]:
