@@ -156,3 +156,14 @@ def test_restore_rebuilds_the_same_state():
     b.restore(list(a.archive.values()), [i.uid for i in a.population])
     rng_a, rng_b = np.random.default_rng(7), np.random.default_rng(7)
     assert a.ask(16, rng_a) == b.ask(16, rng_b)
+
+
+def test_remembering_used_up_neighbourhoods_changes_no_proposal():
+    space = get_space("macro")
+    warm = PopulationManager(space, OBJECTIVES, options=NSGA2Options(population=16))
+    run(warm, 30, 16)
+    assert warm._surrounded  # some members have every neighbour evaluated
+    cold = PopulationManager(space, OBJECTIVES, options=NSGA2Options(population=16))
+    cold.restore(list(warm.archive.values()), [i.uid for i in warm.population])
+    for seed in range(3):
+        assert warm.ask(16, np.random.default_rng(seed)) == cold.ask(16, np.random.default_rng(seed))
