@@ -47,11 +47,11 @@ from pathlib import Path
 
 import numpy as np
 from joblib import Parallel, delayed
-from pymoo.indicators.hv import HV
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 from evonas.errors import EvonasError, TableError
 from evonas.evaluators.table import read_table
+from evonas.history import hypervolume
 from evonas.objectives import minimisation_matrix, parse_objectives
 from evonas.populations.manager import NSGA2Options
 from evonas.populations.screening import ScreenOptions
@@ -70,6 +70,7 @@ SUITE = [
     ("nas-bench-macro/nas-bench-macro.csv", "acc=cifar10_test_acc,params,flops"),
 ]
 PEERS = ("random", "pymoo", "deap", "optuna")
+ASKS_PER_EVALUATION = 50  # a peer that proposes this many architectures per distinct one it finds has stalled
 BEGIN, END = "<!-- search_quality:begin -->", "<!-- search_quality:end -->"
 
 
@@ -160,15 +161,15 @@ def run_pymoo(problem: Problem, budget: int, seed: int) -> list[int]:
         mutation=PM(prob=1.0, eta=3.0, vtype=float, repair=RoundingRepair()),
         eliminate_duplicates=True,
     )
-    algorithm.setup(pymoo_problem, seed=seed, termination=("n_eval", 50 * budget))
+    algorithm.setup(pymoo_problem, seed=seed, termination=("n_eval", ASKS_PER_EVALUATION * budget))
     return _ask_tell(lookup, budget, lambda: algorithm.ask(), lambda pop: pop.get("X"),
                      lambda pop, F: (pop.set("F", F), algorithm.tell(infills=pop)))
 
 
-def _ask_tell(lookup: Lookup, budget: int, ask, genes_of, tell, max_calls_factor: int = 50) -> list[int]:
+def _ask_tell(lookup: Lookup, budget: int, ask, genes_of, tell) -> list[int]:
     """Drives an ask/tell optimiser until ``budget`` distinct architectures (or a cap on all asks)."""
     calls = 0
-    while lookup.distinct < budget and calls < max_calls_factor * budget:
+    while lookup.distinct < budget and calls < ASKS_PER_EVALUATION * budget:
         batch = ask()
         genes = np.asarray(genes_of(batch)).round().astype(int)
         calls += len(genes)
@@ -198,7 +199,7 @@ def run_deap(problem: Problem, budget: int, seed: int) -> list[int]:
     evaluate(population)
     population = tools.selNSGA2(population, mu)  # assigns crowding distances for selTournamentDCD
     calls = mu
-    while lookup.distinct < budget and calls < 50 * budget:
+    while lookup.distinct < budget and calls < ASKS_PER_EVALUATION * budget:
         offspring = [individual(ind) for ind in tools.selTournamentDCD(population, len(population))]
         for first, second in zip(offspring[::2], offspring[1::2]):
             if random.random() <= 0.9:
@@ -223,7 +224,7 @@ def run_optuna(problem: Problem, budget: int, seed: int) -> list[int]:
         sampler=optuna.samplers.NSGAIISampler(population_size=50, seed=seed),
     )
     calls = 0
-    while lookup.distinct < budget and calls < 50 * budget:
+    while lookup.distinct < budget and calls < ASKS_PER_EVALUATION * budget:
         trial = study.ask()
         genes = [trial.suggest_categorical(f"g{i}", list(range(u + 1))) for i, u in enumerate(upper)]
         study.tell(trial, lookup(genes).tolist())
@@ -254,6 +255,8 @@ def evonas_runner(options: dict) -> Callable[[Problem, int, int], list[int]]:
 
 @dataclass(frozen=True)
 class TrueFront:
+    """A table's Pareto-optimal rows, the ideal and nadir points that normalise objectives, and its hypervolume."""
+
     members: frozenset[int]
     ideal: np.ndarray
     nadir: np.ndarray
@@ -263,17 +266,12 @@ class TrueFront:
     def of(cls, values: np.ndarray) -> TrueFront:
         on_front = NonDominatedSorting().do(values, only_non_dominated_front=True)
         ideal, nadir = values[on_front].min(axis=0), values[on_front].max(axis=0)
-        front = cls(frozenset(int(i) for i in on_front), ideal, nadir, 0.0)
-        return cls(front.members, ideal, nadir, front.raw_hypervolume(values[on_front]))
-
-    def raw_hypervolume(self, points: np.ndarray) -> float:
-        scale = np.where(self.nadir > self.ideal, self.nadir - self.ideal, 1.0)
-        return float(HV(ref_point=np.full(len(self.ideal), 1.1))((points - self.ideal) / scale))
+        return cls(frozenset(int(i) for i in on_front), ideal, nadir, hypervolume(values[on_front], ideal, nadir))
 
     def scores(self, values: np.ndarray, evaluated: list[int]) -> tuple[float, float]:
         """(front recall, HV ratio) of the evaluated rows."""
         recall = len(self.members.intersection(evaluated)) / len(self.members)
-        return recall, self.raw_hypervolume(values[evaluated]) / self.hypervolume
+        return recall, hypervolume(values[evaluated], self.ideal, self.nadir) / self.hypervolume
 
 
 def one_run(method: str, runner, problem: Problem, budgets: list[int], seed: int, front: TrueFront):
