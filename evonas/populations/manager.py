@@ -103,8 +103,8 @@ class PopulationManager:
         With a predictor pool, ``ceil(n * predictor_pool)`` are proposed and the ``n`` predicted
         best are returned (all proposals while the archive holds no feasible architecture).
         """
-        evaluated = self._feasible()
-        if self.options.predictor_pool == 1.0 or not evaluated:
+        evaluated = self._feasible() if self.options.predictor_pool > 1.0 else []
+        if not evaluated:
             return self._propose(n, rng)
         proposals = self._propose(math.ceil(n * self.options.predictor_pool), rng)
         keep = closest_to_front(
@@ -117,9 +117,10 @@ class PopulationManager:
         return [proposals[i] for i in keep]
 
     def _propose(self, n: int, rng: np.random.Generator) -> list[Offspring]:
-        taken: set[Genotype] = set()
         offspring = self._neighbours_of_best(round(n * self.options.local_search), rng)
-        taken.update(child.genotype for child in offspring)
+        if len(offspring) >= n:
+            return offspring
+        taken = {child.genotype for child in offspring}
         parents = self._mating_pool()
         ranks, crowding = self._rank_and_crowding(parents)
         while len(offspring) < n:
