@@ -82,12 +82,8 @@ class Problem:
     objectives: str
     space: str
     archs: tuple[str, ...]
+    genes: np.ndarray  # (n_archs, n_genes) choice indices
     values: np.ndarray  # (n_archs, n_objectives), minimised
-
-    @property
-    def genes(self) -> np.ndarray:
-        space = get_space(self.space)
-        return np.array([space.decode(a).genes for a in self.archs], dtype=np.int64)
 
 
 def load_problem(table: Path, objectives: str, space_name: str | None) -> Problem:
@@ -99,8 +95,9 @@ def load_problem(table: Path, objectives: str, space_name: str | None) -> Proble
         raise TableError(f"{table} holds {len(rows)} of the {space.size} architectures of space {space.name}: "
                          "the searches would ask for the missing ones; search quality needs a table of the whole space")
     archs = tuple(rows)
+    genes = np.array([space.decode(a).genes for a in archs], dtype=np.int64)
     values = minimisation_matrix([dict(zip([o.name for o in parsed], rows[a])) for a in archs], parsed)
-    return Problem(table, objectives, space.name, archs, values)
+    return Problem(table, objectives, space.name, archs, genes, values)
 
 
 def detect_space(table: Path) -> SearchSpace:
