@@ -3,8 +3,9 @@
 Each generation the population manager proposes more offspring than it evaluates; a ridge regression
 on the one-hot encoding of the genes, fitted on every evaluated architecture (one model per
 objective), predicts their objectives, and the proposals predicted to need the smallest improvement
-to match or beat a member of the archive's Pareto front are kept. The idea of predictor-guided NAS (e.g. White et al., "How Powerful
-are Performance Predictors in Neural Architecture Search?", NeurIPS 2021) in its cheapest form: a
+to match or beat a member of the archive's Pareto front are kept. The idea of predictor-guided NAS
+(e.g. White et al., "How Powerful are Performance Predictors in Neural Architecture Search?",
+NeurIPS 2021) in its cheapest form: a
 linear model is exact for objectives that add up over genes (parameters, FLOPs and many latency
 tables) and a fair ranker of accuracy, costs microseconds, and draws no random numbers.
 """
