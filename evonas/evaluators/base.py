@@ -92,9 +92,16 @@ class Evaluator(abc.ABC):
         and draws the rest as usual. None by default."""
         return []
 
-    @abc.abstractmethod
     def evaluate(self, candidates: Sequence[Candidate]) -> Iterator[Evaluation]:
-        """Yields one `Evaluation` per candidate, in the order given."""
+        """Yields one `Evaluation` per candidate, in the order given: `evaluate_one` on each."""
+        for candidate in candidates:
+            yield self.evaluate_one(candidate)
+
+    def evaluate_one(self, candidate: Candidate) -> Evaluation:
+        """Measures one candidate. Depends only on the evaluator's state and the candidate (its own
+        seed, its parents' state kept in ``state_dir``), never on other candidates of the generation,
+        so candidates can be measured in any order, in other processes."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither evaluate nor evaluate_one")
 
     def survived(self, generation: int, population: Sequence[Individual], next_uid: int) -> None:
         """Hears which individuals survived ``generation`` (after its checkpoint is on disk).
