@@ -1,14 +1,19 @@
 """`RunStore`: the run directory on disk (see README, "The run directory"), written so a crash loses nothing
-that a resume would trust.
+that a resume would trust, and read so that nothing changed underneath a run is trusted.
 
 Every file is replaced atomically (temporary file, fsync, ``os.replace``, fsync of the folder);
 ``evaluations.csv`` is append-only and each generation file records how many of its bytes belong to
-the run, so a resume cuts off rows written after the last complete generation. Nothing is pickled.
+the run and their sha256, so a resume cuts off rows written after the last complete generation and
+falls back to an earlier generation when that prefix no longer matches. ``run.json`` carries a
+fingerprint of what the results depend on (its own result-defining content, the evaluator's input
+files); a lock file keeps a second process out while a run is open. Nothing is pickled.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import hashlib
 import io
 import json
@@ -31,6 +36,12 @@ GENERATIONS_DIR = "generations"
 EVALUATOR_DIR = "evaluator"
 PLOTS_DIR = "plots"
 RETRAIN_FILE = "retrain.csv"
+LOCK_FILE = ".lock"
+# Keys of run.json that do not decide a run's results: versions, the fingerprint itself, and the budget
+# (`evonas resume --generations/--evaluations` extends a run).
+UNFINGERPRINTED = ("schema_version", "evonas_version", "fingerprint", "generations", "evaluations")
+# Evaluator options that decide where the work runs, not what it gives.
+UNFINGERPRINTED_OPTIONS = ("jobs", "backend")
 SEEDS_FILE = "seeds.json"
 
 
@@ -60,11 +71,18 @@ def atomic_write(path: Path, data: bytes | str) -> None:
     if isinstance(data, str):
         data = data.encode("utf-8")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException as error:  # the old file stays as it was; no temporary is left behind
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if isinstance(error, OSError):
+            raise CheckpointError(f"cannot write {path}: {error.strerror or error}") from None
+        raise
     fsync_dir(path.parent)
 
 
@@ -75,6 +93,110 @@ def _checksum(payload: dict[str, Any]) -> str:
 
 def is_run_dir(path: Path) -> bool:
     return (Path(path) / RUN_FILE).is_file()
+
+
+def config_digest(config: dict[str, Any]) -> str:
+    """Checksum of the part of a run's configuration that decides its results (not `UNFINGERPRINTED`)."""
+    defining = {k: v for k, v in config.items() if k not in UNFINGERPRINTED}
+    options = defining.get("evaluator_options")
+    if isinstance(options, dict):
+        defining["evaluator_options"] = {k: v for k, v in options.items() if k not in UNFINGERPRINTED_OPTIONS}
+    return _checksum(defining)
+
+
+def input_digest(source: Path | str) -> dict[str, str]:
+    """What identifies one input of an evaluator: a file's or folder's path and sha256, or an embedded dataset's name."""
+    if not isinstance(source, Path):
+        return {"embedded": str(source)}
+    digest = hashlib.sha256()
+    try:
+        if source.is_dir():
+            for path in sorted(p for p in source.rglob("*") if p.is_file()):
+                digest.update(str(path.relative_to(source)).encode("utf-8") + b"\0" + _file_sha256(path).encode("ascii"))
+        else:
+            digest = hashlib.sha256(source.read_bytes())
+    except OSError as error:
+        raise CheckpointError(f"cannot read {source}: {error.strerror or error}") from None
+    return {"path": str(source), "sha256": digest.hexdigest()}
+
+
+def _described(digest: dict[str, str] | None) -> str:
+    if not digest:
+        return "none"
+    if "embedded" in digest:
+        return f"embedded {digest['embedded']}"
+    return f"{digest.get('path')} sha256 {str(digest.get('sha256'))[:12]}"
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fingerprint(config: dict[str, Any], inputs: dict[str, Path | str]) -> dict[str, Any]:
+    """What a run's results depend on: its configuration's `config_digest` and each input's `input_digest`."""
+    return {"config": config_digest(config), "inputs": {name: input_digest(source) for name, source in sorted(inputs.items())}}
+
+
+def fingerprint_digest(config: dict[str, Any]) -> str | None:
+    """Checksum of ``run.json``'s fingerprint, recorded in every generation file (None for a run from before
+    fingerprints)."""
+    recorded = config.get("fingerprint")
+    return None if recorded is None else _checksum({"fingerprint": recorded})
+
+
+_INT = "a non-negative integer"
+_GENERATION_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "generation": (lambda v: _is_count(v), _INT),
+    "next_uid": (lambda v: _is_count(v), _INT),
+    "evaluated": (lambda v: _is_count(v), _INT),
+    "exhausted": (lambda v: isinstance(v, bool), "true or false"),
+    "evaluator_seconds": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v), "a number"),
+    "evaluations_csv": (
+        lambda v: isinstance(v, dict) and _is_count(v.get("bytes")) and isinstance(v.get("sha256"), str) and len(v["sha256"]) == 64,
+        "{bytes, sha256}",
+    ),
+    "population": (lambda v: isinstance(v, list) and all(_is_count(u) for u in v), "a list of uids"),
+    "fingerprint": (lambda v: isinstance(v, str), "a checksum"),
+}
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def check_generation_fields(document: dict[str, Any], path: Path) -> None:
+    """`CheckpointError` naming the first field of a generation file that is missing or of the wrong type
+    (a file forged with a valid checksum must not reach the search as a traceback)."""
+    for name, (valid, expected) in _GENERATION_FIELDS.items():
+        if name == "fingerprint" and name not in document:  # written by an evonas from before fingerprints
+            continue
+        if name not in document or not valid(document[name]):
+            raise CheckpointError(f"{path}: field {name!r} is {document.get(name, 'missing')!r}, expected {expected}")
+    if document["generation"] != int(path.stem):
+        raise CheckpointError(f"{path}: field 'generation' is {document['generation']}, but the file is named for {int(path.stem)}")
+
+
+@dataclass(frozen=True)
+class RestorePoint:
+    """What a run directory holds that can be trusted: the newest generation whose file passes its checks and
+    whose recorded prefix of ``evaluations.csv`` is intact.
+
+    Attributes:
+        state: that generation file's content, or None if no generation can be trusted.
+        committed: the rows of that prefix.
+        tail: complete rows written after it, reusable by a resume; empty whenever anything was
+            found altered, since such rows may have been altered too.
+        size: bytes of ``evaluations.csv`` the prefix holds.
+    """
+
+    state: dict[str, Any] | None
+    committed: list[EvaluationRow]
+    tail: list[EvaluationRow]
+    size: int
 
 
 @dataclass(frozen=True)
@@ -100,33 +222,53 @@ class RunStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._metric_names: list[str] | None = None
+        self._lock: io.TextIOWrapper | None = None
 
     # -- creating and opening ----------------------------------------------------------------
     @classmethod
-    def create(cls, path: Path, config: dict[str, Any], metric_names: Sequence[str]) -> RunStore:
-        """Makes a new run directory holding ``config``; refuses a folder that holds anything else."""
+    def create(
+        cls, path: Path, config: dict[str, Any], metric_names: Sequence[str], inputs: dict[str, Path | str] | None = None
+    ) -> RunStore:
+        """Makes a new run directory holding ``config`` and its `fingerprint` (with the evaluator's ``inputs``),
+        and locks it; refuses a folder that holds anything else."""
         path = Path(path).absolute()
         if path.exists() and not path.is_dir():
             raise CheckpointError(f"run directory {path} exists and is not a directory")
+        cls._refuse_existing(path, config)
+        store = cls(path)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            store.lock()
+            cls._refuse_existing(path, config)  # another process may have created it meanwhile
+            (path / GENERATIONS_DIR).mkdir(exist_ok=True)
+            (path / EVALUATOR_DIR).mkdir(exist_ok=True)
+            header = ",".join(["generation", "uid", "arch", "parents", "operator", "status", *metric_names, "seconds"])
+            atomic_write(path / EVALUATIONS_FILE, header + "\n")
+            document = {"schema_version": SCHEMA_VERSION, "evonas_version": __version__, **config}
+            document["fingerprint"] = fingerprint(document, inputs or {})
+            atomic_write(path / RUN_FILE, json.dumps(document, indent=2, sort_keys=True) + "\n")
+        except OSError as error:
+            store.close()
+            raise CheckpointError(f"cannot write run directory {path}: {error.strerror or error}") from None
+        except CheckpointError:
+            store.close()
+            raise
+        store._metric_names = list(metric_names)
+        return store
+
+    @classmethod
+    def _refuse_existing(cls, path: Path, config: dict[str, Any]) -> None:
         if is_run_dir(path):
-            existing = cls(path).read_config()
-            same = {k: v for k, v in existing.items() if k not in ("evonas_version", "schema_version")} == config
+            same = cls(path).holds(config)
             hint = "resume it with `evonas resume`" if same else "choose another --run-dir"
             raise CheckpointError(f"{path} already holds {'this' if same else 'a different'} run; {hint}")
         if path.is_dir() and any(not p.name.startswith(".") for p in path.iterdir()):
             raise CheckpointError(f"{path} is not empty and holds no run; choose another --run-dir")
-        try:
-            (path / GENERATIONS_DIR).mkdir(parents=True, exist_ok=True)
-            (path / EVALUATOR_DIR).mkdir(exist_ok=True)
-            store = cls(path)
-            header = ",".join(["generation", "uid", "arch", "parents", "operator", "status", *metric_names, "seconds"])
-            atomic_write(path / EVALUATIONS_FILE, header + "\n")
-            document = {"schema_version": SCHEMA_VERSION, "evonas_version": __version__, **config}
-            atomic_write(path / RUN_FILE, json.dumps(document, indent=2, sort_keys=True) + "\n")
-        except OSError as error:
-            raise CheckpointError(f"cannot write run directory {path}: {error.strerror or error}") from None
-        store._metric_names = list(metric_names)
-        return store
+
+    def holds(self, config: dict[str, Any]) -> bool:
+        """Whether this directory's run was started with ``config`` (versions and fingerprint aside)."""
+        existing = self.read_config()
+        return {k: v for k, v in existing.items() if k not in ("evonas_version", "schema_version", "fingerprint")} == config
 
     @classmethod
     def open(cls, path: Path) -> RunStore:
@@ -136,6 +278,37 @@ class RunStore:
             raise CheckpointError(f"{path} is not an evonas run directory (no {RUN_FILE})")
         return cls(path)
 
+    # -- the lock --------------------------------------------------------------------------------
+    def lock(self) -> None:
+        """Takes the run directory's exclusive lock (``flock`` on `LOCK_FILE`) until `close` or the process ends.
+
+        A second process that tries while the lock is held gets a `CheckpointError`; a process that
+        dies (even by SIGKILL) releases the lock with its open files, so a stale lock file blocks nothing.
+        """
+        if self._lock is not None:
+            return
+        handle = open(self.path / LOCK_FILE, "a+", encoding="ascii")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read(32).strip()
+            handle.close()
+            raise CheckpointError(
+                f"{self.path} is in use by another evonas process{f' (pid {holder})' if holder else ''}; wait for it to end"
+            ) from None
+        handle.truncate(0)
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._lock = handle
+
+    def close(self) -> None:
+        """Releases the lock (if this store holds it)."""
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    # -- run.json --------------------------------------------------------------------------------
     def read_config(self) -> dict[str, Any]:
         try:
             config = json.loads((self.path / RUN_FILE).read_text(encoding="utf-8"))
@@ -152,6 +325,30 @@ class RunStore:
         config = self.read_config()
         config.update(changes)
         atomic_write(self.path / RUN_FILE, json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+    def check_config(self, config: dict[str, Any]) -> None:
+        """`CheckpointError` in one line if ``run.json`` (read as ``config``) no longer matches the fingerprint
+        written when the run started; a run from before fingerprints is not checked."""
+        recorded = config.get("fingerprint")
+        if recorded is not None and (not isinstance(recorded, dict) or recorded.get("config") != config_digest(config)):
+            raise CheckpointError(
+                f"{self.path / RUN_FILE} was edited since the run started (its seed, objectives, constraints or options "
+                "differ from its fingerprint); its results would mix two runs: start a new run instead"
+            )
+
+    def check_inputs(self, config: dict[str, Any], inputs: dict[str, Path | str]) -> None:
+        """`CheckpointError` in one line if an input of the evaluator (a table, a dataset) changed since the run
+        started, by the fingerprint in ``run.json`` (read as ``config``)."""
+        recorded = config.get("fingerprint")
+        if not isinstance(recorded, dict):
+            return
+        now = fingerprint(config, inputs)["inputs"]
+        for name, before in sorted(recorded.get("inputs", {}).items()):
+            if now.get(name) != before:
+                raise CheckpointError(
+                    f"the {name} changed since the run started (was {_described(before)}, now {_described(now.get(name))}); "
+                    "its results would mix old and new values: start a new run instead"
+                )
 
     @property
     def evaluator_dir(self) -> Path:
@@ -185,8 +382,11 @@ class RunStore:
                     f"{row.seconds:.6f}",
                 ]
             )
-        with open(self.path / EVALUATIONS_FILE, "a", encoding="utf-8", newline="") as handle:
-            handle.write(buffer.getvalue())
+        try:
+            with open(self.path / EVALUATIONS_FILE, "a", encoding="utf-8", newline="") as handle:
+                handle.write(buffer.getvalue())
+        except OSError as error:  # a partly written line is dropped on resume
+            raise CheckpointError(f"cannot write {self.path / EVALUATIONS_FILE}: {error.strerror or error}") from None
 
     def sync_evaluations(self) -> tuple[int, str]:
         """Makes ``evaluations.csv`` durable; returns its size and the sha256 of its content."""
@@ -196,24 +396,6 @@ class RunStore:
             os.fsync(handle.fileno())
         return len(data), hashlib.sha256(data).hexdigest()
 
-    def read_evaluations(self, size: int | None = None, sha256: str | None = None) -> tuple[list[EvaluationRow], list[EvaluationRow]]:
-        """The rows of ``evaluations.csv``: those in its first ``size`` bytes, and the complete ones after.
-
-        With ``sha256``, the first ``size`` bytes must match it (the checkpoint's record).
-        """
-        path = self.path / EVALUATIONS_FILE
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise CheckpointError(f"{path} is unreadable: {error.strerror}") from None
-        size = len(data) if size is None else size
-        committed = data[:size]
-        if len(committed) < size or (sha256 is not None and hashlib.sha256(committed).hexdigest() != sha256):
-            raise CheckpointError(f"{path} does not match its checkpoint (truncated or edited)")
-        tail = data[size:]
-        tail = tail[: tail.rfind(b"\n") + 1]  # drop a partly written last line
-        return self._parse_rows(committed.decode("utf-8"), header=True), self._parse_rows(tail.decode("utf-8"), header=False)
-
     def truncate_evaluations(self, size: int) -> None:
         """Cuts ``evaluations.csv`` back to ``size`` bytes (rows of an unfinished generation)."""
         path = self.path / EVALUATIONS_FILE
@@ -222,27 +404,34 @@ class RunStore:
             handle.flush()
             os.fsync(handle.fileno())
 
-    def _parse_rows(self, text: str, *, header: bool) -> list[EvaluationRow]:
-        reader = csv.reader(io.StringIO(text))
+    def _parse_rows(self, data: bytes, *, header: bool) -> list[EvaluationRow]:
+        where = f"{self.path / EVALUATIONS_FILE}{'' if header else ' (after the last checkpoint)'}"
+        try:
+            reader = csv.reader(io.StringIO(data.decode("utf-8")))
+        except UnicodeDecodeError as error:
+            raise CheckpointError(f"{where} is not UTF-8 text: {error.reason}") from None
         if header:
             next(reader, None)
         names = self.metric_names
         rows = []
         for line_number, fields in enumerate(reader, start=2 if header else 1):
             if len(fields) != 7 + len(names):
-                raise CheckpointError(f"{self.path / EVALUATIONS_FILE}: line {line_number} has {len(fields)} fields")
-            rows.append(
-                EvaluationRow(
-                    generation=int(fields[0]),
-                    uid=int(fields[1]),
-                    arch=fields[2],
-                    parents=tuple(int(p) for p in fields[3].split()),
-                    operator=fields[4],
-                    status=fields[5],
-                    metrics={name: parse_value(v) for name, v in zip(names, fields[6:-1])},
-                    seconds=float(fields[-1]),
+                raise CheckpointError(f"{where}: line {line_number} has {len(fields)} fields")
+            try:
+                rows.append(
+                    EvaluationRow(
+                        generation=int(fields[0]),
+                        uid=int(fields[1]),
+                        arch=fields[2],
+                        parents=tuple(int(p) for p in fields[3].split()),
+                        operator=fields[4],
+                        status=fields[5],
+                        metrics={name: parse_value(v) for name, v in zip(names, fields[6:-1])},
+                        seconds=float(fields[-1]),
+                    )
                 )
-            )
+            except ValueError as error:
+                raise CheckpointError(f"{where}: line {line_number}: {error}") from None
         return rows
 
     # -- generations -----------------------------------------------------------------------------
@@ -255,7 +444,7 @@ class RunStore:
         atomic_write(self.path / LATEST_FILE, name + "\n")
 
     def load_generation(self, name: str) -> dict[str, Any]:
-        """One generation file, checked; `CheckpointError` if missing, truncated or altered."""
+        """One generation file, checked; `CheckpointError` if missing, truncated, altered or ill-typed."""
         path = self.path / GENERATIONS_DIR / name
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
@@ -266,22 +455,52 @@ class RunStore:
         checksum = document.pop("checksum", None)
         if checksum != _checksum(document):
             raise CheckpointError(f"{path} fails its checksum")
+        check_generation_fields(document, path)
         return document
 
-    def load_latest(self, warn: Callable[[str], None] | None = None) -> dict[str, Any] | None:
-        """The newest generation file that passes its checksum, or None if no generation was completed.
+    def restore_point(self, warn: Callable[[str], None] | None = None) -> RestorePoint:
+        """The newest generation that passes its checks and whose recorded prefix of ``evaluations.csv``
+        still matches, with the rows of that prefix (see `RestorePoint`).
 
         A file newer than ``LATEST`` is complete (it was renamed into place whole) and is used: a
-        crash can fall between the two renames. ``warn(message)`` hears about skipped files.
+        crash can fall between the two renames. Each generation skipped (corrupt file, truncated or
+        edited ``evaluations.csv``) is reported to ``warn(message)``. Reads only; changes nothing.
         """
+        path = self.path / EVALUATIONS_FILE
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise CheckpointError(f"{path} is unreadable: {error.strerror}") from None
         names = sorted((p.name for p in (self.path / GENERATIONS_DIR).glob("[0-9]*.json")), reverse=True)
+        trusted = True
         for name in names:
             try:
-                return self.load_generation(name)
+                state = self.load_generation(name)
+                record = state["evaluations_csv"]
+                prefix = data[: record["bytes"]]
+                if len(prefix) < record["bytes"] or hashlib.sha256(prefix).hexdigest() != record["sha256"]:
+                    raise CheckpointError(f"{path} does not match {name} (truncated or edited)")
+                committed = self._parse_rows(prefix, header=True)
             except CheckpointError as error:
+                trusted = False
                 if warn:
                     warn(f"{error}; falling back to an earlier generation")
-        return None
+                continue
+            return RestorePoint(state, committed, self._tail(data, record["bytes"], warn) if trusted else [], record["bytes"])
+        header = data[: data.find(b"\n") + 1]
+        if not header or self._parse_rows(header, header=True):
+            raise CheckpointError(f"{path} has no valid header")
+        return RestorePoint(None, [], self._tail(data, len(header), warn) if trusted else [], len(header))
+
+    def _tail(self, data: bytes, size: int, warn: Callable[[str], None] | None) -> list[EvaluationRow]:
+        """The complete rows after the first ``size`` bytes (a partly written last line is dropped)."""
+        tail = data[size:]
+        try:
+            return self._parse_rows(tail[: tail.rfind(b"\n") + 1], header=False)
+        except CheckpointError as error:
+            if warn:
+                warn(f"{error}; those rows will be evaluated again")
+            return []
 
     def discard_generations_after(self, generation: int) -> None:
         """Removes generation files newer than ``generation`` (left by a run that is being rolled back)."""

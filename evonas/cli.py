@@ -49,11 +49,15 @@ class _Progress:
 
 
 def _run(search, quiet: bool) -> None:
-    progress = _Progress(search, enabled=not quiet)
+    progress = None
     try:
+        if not search.finished:  # each phase its own bar: the evaluator's preparation first, then the search's
+            search.evaluator.prepare(progress=not quiet)
+        progress = _Progress(search, enabled=not quiet)
         front = search.run([progress.on_generation], on_evaluation=progress.on_evaluation, progress=not quiet)
     except KeyboardInterrupt:
-        progress.close()
+        if progress:
+            progress.close()
         click.echo(f"evonas: interrupted; continue with: evonas resume {search.store.path}", err=True)
         sys.exit(130)
     progress.close()
@@ -185,7 +189,7 @@ def evolve(space, evaluator, table, objectives, constraints, population, generat
         evaluations=evaluations,
         seed=seed,
     )
-    search = Search.start(config, Path(run_dir) if run_dir else _default_run_dir(space, evaluator, seed))
+    search = Search.start(config, Path(run_dir) if run_dir else _default_run_dir(space, evaluator, seed), warn=_warn)
     _run(search, quiet)
 
 
@@ -215,7 +219,7 @@ def show(run_dir, sort_by, fmt):
     from evonas.history import RunHistory
     from evonas.report import front_table, read_retrain, with_test_accuracy
 
-    table = front_table(RunHistory.load(Path(run_dir)), sort_by)
+    table = front_table(RunHistory.load(Path(run_dir), warn=_warn), sort_by)
     click.echo(with_test_accuracy(table, read_retrain(Path(run_dir))).render(fmt), nl=False)
 
 

@@ -65,6 +65,11 @@ class Dataset:
         return self.x_train.shape[2]
 
 
+def data_input(source: str | None) -> Path | str:
+    """A data source as an evaluator's input (`Evaluator.inputs`): an embedded dataset's name, or its file or folder."""
+    return source if source in (None, *EMBEDDED) else Path(source)
+
+
 def load_arrays(source: str | None) -> tuple[str, np.ndarray, np.ndarray]:
     """Images ``(N, C, H, W)`` float32 and labels ``(N,)`` int64 of a data source.
 

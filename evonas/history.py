@@ -4,6 +4,7 @@ and the hypervolume over time. Reads only the run's data files (JSON and CSV).""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -68,22 +69,21 @@ class RunHistory:
     generations: int
 
     @classmethod
-    def load(cls, run_dir: Path) -> RunHistory:
-        """Reads ``run_dir``; `CheckpointError` if it is not a run or no generation is complete yet."""
+    def load(cls, run_dir: Path, warn: Callable[[str], None] | None = None) -> RunHistory:
+        """Reads ``run_dir`` up to its newest trustworthy generation (`RunStore.restore_point`; ``warn`` hears
+        about any it skips); `CheckpointError` if it is not a run or no generation is complete yet."""
         store = RunStore.open(run_dir)
         config = store.read_config()
-        state = store.load_latest()
-        if state is None:
+        point = store.restore_point(warn)
+        if point.state is None:
             raise CheckpointError(f"{store.path} has no complete generation yet")
-        record = state["evaluations_csv"]
-        rows, _ = store.read_evaluations(size=record["bytes"], sha256=record["sha256"])
         return cls(
             path=store.path,
             config=config,
             objectives=parse_objectives(config["objectives"]),
             constraints=tuple(parse_constraint(c) for c in config.get("constraints", ())),
-            rows=tuple(rows),
-            generations=int(state["generation"]) + 1,
+            rows=tuple(point.committed),
+            generations=point.state["generation"] + 1,
         )
 
     @property

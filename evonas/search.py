@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from evonas.checkpoint import EvaluationRow, RunStore
+from evonas.checkpoint import EvaluationRow, RestorePoint, RunStore, fingerprint_digest, is_run_dir
 from evonas.errors import CheckpointError, ConfigError, SpaceExhaustedError
 from evonas.evaluators import Candidate, Evaluation, Evaluator, make_evaluator
 from evonas.genotype import Genotype, Individual
@@ -136,6 +136,7 @@ class Search:
         self.exhausted = False
         self.evaluator_seconds = 0.0
         self._replay: dict[tuple[int, str], EvaluationRow] = {}
+        self._fingerprint = fingerprint_digest(store.read_config())
 
     # -- construction ----------------------------------------------------------------------
     @staticmethod
@@ -153,12 +154,20 @@ class Search:
         )
 
     @classmethod
-    def start(cls, config: RunConfig, run_dir: Path) -> Search:
-        """A new run in ``run_dir``; the evaluator is checked before anything is written."""
+    def start(cls, config: RunConfig, run_dir: Path, *, warn: Callable[[str], None] | None = None) -> Search:
+        """A new run in ``run_dir``, locked; the evaluator is checked before anything is written.
+
+        A directory that already holds a run of exactly this configuration (one stopped before its
+        first generation ended, say) is continued as `resume` would continue it.
+        """
         run_dir = Path(run_dir).absolute()
+        if is_run_dir(run_dir) and RunStore(run_dir).holds(config.to_json()):
+            if warn:
+                warn(f"{run_dir} already holds this run; continuing it")
+            return cls.resume(run_dir, warn=warn)
         evaluator = cls.evaluator_for(config, run_dir / "evaluator")
         names = list(metric_sources(parse_objectives(config.objectives), [parse_constraint(c) for c in config.constraints]))
-        store = RunStore.create(run_dir, config.to_json(), names)
+        store = RunStore.create(run_dir, config.to_json(), names, evaluator.inputs())
         return cls(config, store, evaluator)
 
     @classmethod
@@ -170,47 +179,82 @@ class Search:
         evaluations: int | None = None,
         warn: Callable[[str], None] | None = None,
     ) -> Search:
-        """Continues the run in ``run_dir`` from its newest intact generation.
+        """Continues the run in ``run_dir`` from its newest intact generation, locked.
 
-        ``generations``/``evaluations`` replace the run's budget (to extend a finished run).
+        ``generations``/``evaluations`` replace the run's budget (to extend a finished run); a budget
+        below the work done is refused and ``run.json`` left as it was. A `CheckpointError` also if
+        another process has the run open, or if ``run.json`` or the evaluator's inputs (the table, the
+        data) changed since the run started.
         """
         store = RunStore.open(run_dir)
+        store.lock()
+        try:
+            return cls._resume(store, generations, evaluations, warn)
+        except BaseException:
+            store.close()
+            raise
+
+    @classmethod
+    def _resume(cls, store: RunStore, generations: int | None, evaluations: int | None, warn: Callable[[str], None] | None) -> Search:
         raw = store.read_config()
+        store.check_config(raw)
         try:
             config = RunConfig.from_json(raw)
         except (KeyError, TypeError) as error:
             raise CheckpointError(f"{store.path / 'run.json'} is not a valid run configuration: {error}") from None
+        evaluator = cls.evaluator_for(config, store.evaluator_dir)
+        store.check_inputs(raw, evaluator.inputs())
+        point = store.restore_point(warn)
+        recorded = point.state.get("fingerprint") if point.state else None
+        if recorded is not None and recorded != fingerprint_digest(raw):
+            raise CheckpointError(f"{store.path / 'run.json'} does not carry the fingerprint its generations were written with")
         if generations is not None or evaluations is not None:
+            done_generation = point.state["generation"] if point.state else -1
+            if evaluations is not None and evaluations < len(point.committed):
+                raise CheckpointError(
+                    f"--evaluations {evaluations} is below the {len(point.committed)} evaluations {store.path} holds; "
+                    "a run cannot be shortened (run.json is unchanged)"
+                )
+            if generations is not None and generations < done_generation:
+                raise CheckpointError(
+                    f"--generations {generations} is below the generation {done_generation} {store.path} has finished; "
+                    "a run cannot be shortened (run.json is unchanged)"
+                )
             config = dataclasses.replace(config, generations=generations, evaluations=evaluations)
+        search = cls(config, store, evaluator)
+        search._restore(point)
+        if generations is not None or evaluations is not None:
             store.update_config({"generations": config.generations, "evaluations": config.evaluations})
-        search = cls(config, store, cls.evaluator_for(config, store.evaluator_dir))
-        search._restore(store.load_latest(warn=warn))
         return search
 
-    def _restore(self, state: dict[str, Any] | None) -> None:
-        if state is None:
-            committed, tail = self.store.read_evaluations(size=self._header_size())
-            size = self._header_size()
-            self.store.discard_generations_after(-1)
-        else:
-            record = state["evaluations_csv"]
-            committed, tail = self.store.read_evaluations(size=record["bytes"], sha256=record["sha256"])
-            size = record["bytes"]
-            self.generation = int(state["generation"])
-            self.next_uid = int(state["next_uid"])
-            self.exhausted = bool(state.get("exhausted", False))
-            self.evaluator_seconds = float(state.get("evaluator_seconds", 0.0))
-            self.store.discard_generations_after(self.generation)
-        archive = [self._individual(row) for row in committed]
-        self.manager.restore(archive, state["population"] if state else [])
+    def _restore(self, point: RestorePoint) -> None:
+        state = point.state
+        if state is not None:
+            self.generation = state["generation"]
+            self.next_uid = state["next_uid"]
+            self.exhausted = state["exhausted"]
+            self.evaluator_seconds = float(state["evaluator_seconds"])
+        self.store.discard_generations_after(self.generation)
+        archive = [self._individual(row) for row in point.committed]
+        population = state["population"] if state else []
+        unknown = set(population) - {ind.uid for ind in archive}
+        if unknown:
+            raise CheckpointError(f"generation {self.generation} lists uids that evaluations.csv lacks: {sorted(unknown)[:5]}")
+        self.manager.restore(archive, population)
         self.evaluator.survived(self.generation, self.manager.population, self.next_uid)
-        self._replay = {(row.uid, row.arch): row for row in tail}
-        self.store.truncate_evaluations(size)
+        self._replay = {(row.uid, row.arch): row for row in point.tail}
+        self.store.truncate_evaluations(point.size)
         self._write_front()
 
-    def _header_size(self) -> int:
-        with open(self.store.path / "evaluations.csv", "rb") as handle:
-            return len(handle.readline())
+    def close(self) -> None:
+        """Releases the run directory's lock (ending the process releases it too)."""
+        self.store.close()
+
+    def __enter__(self) -> Search:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def _individual(self, row: EvaluationRow) -> Individual:
         return Individual(
@@ -361,6 +405,7 @@ class Search:
                 "rng": {"seed": self.config.seed, "next_generation_spawn_key": [GENERATION_STREAM, self.generation + 1]},
                 "population": [ind.uid for ind in self.manager.population],
                 "population_records": [ind.to_json() for ind in self.manager.population],
+                **({"fingerprint": self._fingerprint} if self._fingerprint else {}),
             },
         )
         self._write_front()

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from evonas.checkpoint import EvaluationRow, RunStore, atomic_write, format_value, parse_value
+from evonas.checkpoint import EvaluationRow, RunStore, _checksum, atomic_write, format_value, parse_value
 from evonas.errors import CheckpointError
 
 
@@ -54,44 +54,92 @@ def test_open_rejects_a_folder_that_is_not_a_run(tmp_path):
         RunStore.open(tmp_path)
 
 
+def checkpoint(store, generation, population):
+    """A generation file as `Search` writes it, recording evaluations.csv as it is now."""
+    size, digest = store.sync_evaluations()
+    store.write_generation(generation, {"next_uid": 0, "evaluated": 0, "exhausted": False, "evaluator_seconds": 0.0,
+                                        "evaluations_csv": {"bytes": size, "sha256": digest}, "population": population})
+
+
 def test_generation_checksum_catches_corruption_and_falls_back(tmp_path):
     store = new_store(tmp_path)
-    store.write_generation(0, {"population": [1, 2]})
-    store.write_generation(1, {"population": [3, 4]})
-    assert store.load_latest()["population"] == [3, 4]
+    checkpoint(store, 0, [1, 2])
+    checkpoint(store, 1, [3, 4])
+    assert store.restore_point().state["population"] == [3, 4]
     path = store.path / "generations" / "000001.json"
     path.write_text(path.read_text().replace("[\n  3", "[\n  5"))  # edited content, stale checksum
     warnings = []
-    assert store.load_latest(warn=warnings.append)["population"] == [1, 2]
+    assert store.restore_point(warn=warnings.append).state["population"] == [1, 2]
     assert "fails its checksum" in warnings[0]
     path.write_text(path.read_text()[:40])  # truncated
-    assert store.load_latest(warn=warnings.append)["generation"] == 0
+    assert store.restore_point(warn=warnings.append).state["generation"] == 0
     assert "unreadable" in warnings[1]
 
 
 def test_a_generation_newer_than_latest_is_used(tmp_path):
     store = new_store(tmp_path)
-    store.write_generation(0, {"population": []})
-    store.write_generation(1, {"population": []})
+    checkpoint(store, 0, [])
+    checkpoint(store, 1, [])
     (store.path / "LATEST").write_text("000000.json\n")  # crash between the two renames
-    assert store.load_latest()["generation"] == 1
+    assert store.restore_point().state["generation"] == 1
 
 
-def test_evaluations_log_appends_commits_and_cuts_back(tmp_path):
+def test_evaluations_log_appends_commits_and_keeps_complete_rows_after_the_checkpoint(tmp_path):
     store = new_store(tmp_path)
     row = EvaluationRow(0, 0, "01201201", (), "sample", "ok", {"acc": 91.25, "latency": 1 / 3}, 0.5)
     store.append_evaluations([row])
-    size, digest = store.sync_evaluations()
+    checkpoint(store, 0, [0])
     later = EvaluationRow(1, 1, "11111111", (0,), "resample", "ok", {"acc": 92.0, "latency": 2.0}, 0.1)
     store.append_evaluations([later])
     with open(store.path / "evaluations.csv", "a") as handle:
         handle.write("1,2,22222222,0,resample,ok,93")  # a line cut off by a crash
-    committed, tail = store.read_evaluations(size, digest)
-    assert committed == [row] and tail == [later]
-    store.truncate_evaluations(size)
-    assert store.read_evaluations() == ([row], [])
-    with pytest.raises(CheckpointError, match="does not match its checkpoint"):
-        store.read_evaluations(size, "0" * 64)
+    point = store.restore_point()
+    assert point.committed == [row] and point.tail == [later]
+    store.truncate_evaluations(point.size)
+    assert store.restore_point().tail == []
+    assert (store.path / "evaluations.csv").read_bytes().endswith(b"0.500000\n")
+
+
+def test_a_truncated_or_edited_log_falls_back_to_the_generation_whose_prefix_matches(tmp_path):
+    store = new_store(tmp_path)
+    rows = [EvaluationRow(g, g, arch, (), "sample", "ok", {"acc": 90.0 + g, "latency": 1.0}, 0.5)
+            for g, arch in enumerate(("01201201", "11111111", "22222222"))]
+    for g, row in enumerate(rows):
+        store.append_evaluations([row])
+        checkpoint(store, g, [g])
+    log = store.path / "evaluations.csv"
+    original = log.read_bytes()
+    log.write_bytes(original[:-1])  # `truncate -s -1`
+    warnings = []
+    point = store.restore_point(warn=warnings.append)
+    assert point.state["generation"] == 1 and point.committed == rows[:2] and point.tail == []  # the altered rows are not reused
+    assert "000002.json (truncated or edited)" in warnings[0]
+    log.write_bytes(original.replace(b"91,1", b"99,1"))  # an edit inside generation 1's rows
+    point = store.restore_point(warn=warnings.append)
+    assert point.state["generation"] == 0 and point.committed == rows[:1] and point.tail == []
+    log.write_bytes(original[:10])  # not even the header is left
+    with pytest.raises(CheckpointError, match="no valid header"):
+        store.restore_point()
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [("generation", "1"), ("next_uid", -1), ("evaluated", 2.5), ("exhausted", 0), ("evaluator_seconds", "fast"),
+     ("evaluations_csv", {"bytes": "10", "sha256": "0" * 64}), ("evaluations_csv", {"bytes": 10}), ("population", [1, "2"]),
+     ("population", {"1": 2}), ("fingerprint", 7), ("generation", 5), ("population", None)],
+)
+def test_a_generation_forged_with_a_valid_checksum_but_wrong_types_is_a_checkpoint_error(tmp_path, field, value):
+    store = new_store(tmp_path)
+    checkpoint(store, 1, [1])
+    path = store.path / "generations" / "000001.json"
+    document = json.loads(path.read_text())
+    del document["checksum"]
+    document[field] = value
+    document["checksum"] = _checksum(document)
+    path.write_text(json.dumps(document))
+    with pytest.raises(CheckpointError, match=f"field '{field}'") as raised:
+        store.load_generation("000001.json")
+    assert "\n" not in str(raised.value)
 
 
 def test_front_file_and_config_update(tmp_path):

@@ -61,6 +61,7 @@ def test_resume_after_a_completed_generation_equals_an_uninterrupted_run(table, 
     interrupted.evaluator.prepare()
     for _ in range(stop_after + 1):
         interrupted.step()
+    interrupted.close()  # as the process ending would
     Search.resume(tmp_path / "cut").run()
     assert outputs(tmp_path / "whole") == outputs(tmp_path / "cut")
 
@@ -82,8 +83,8 @@ def test_crash_inside_a_generation_reuses_its_logged_evaluations(table, tmp_path
             yield result
 
     monkeypatch.setattr(TableEvaluator, "evaluate", crashing)
-    with pytest.raises(Crash):
-        Search.start(config(table), tmp_path / "cut").run()
+    with pytest.raises(Crash), Search.start(config(table), tmp_path / "cut") as crashing_search:
+        crashing_search.run()
     counted = {"n": 0}
 
     def counting(self, candidates):
@@ -104,6 +105,7 @@ def test_corrupt_newest_generation_falls_back_to_the_previous_one(table, tmp_pat
         search.step()
     newest = tmp_path / "cut" / "generations" / "000003.json"
     newest.write_text(newest.read_text()[:-20])
+    search.close()
     warnings = []
     resumed = Search.resume(tmp_path / "cut", warn=warnings.append)
     assert resumed.generation == 2 and "000003.json" in warnings[0]
@@ -113,18 +115,20 @@ def test_corrupt_newest_generation_falls_back_to_the_previous_one(table, tmp_pat
 
 def test_extending_a_finished_run_equals_running_longer(table, tmp_path):
     Search.start(config(table, generations=10), tmp_path / "long").run()
-    Search.start(config(table, generations=4), tmp_path / "extended").run()
+    with Search.start(config(table, generations=4), tmp_path / "extended") as short:
+        short.run()
     extended = Search.resume(tmp_path / "extended", generations=10)
     assert not extended.finished
     extended.run()
     assert outputs(tmp_path / "long") == outputs(tmp_path / "extended")
 
 
-def test_a_table_lacking_an_architecture_stops_the_run_with_its_name(tmp_path):
+def test_a_table_holding_part_of_the_space_is_refused_before_a_run_directory_exists(tmp_path):
     table = tmp_path / "tiny.csv"
     table.write_text("arch,top1,params\n00000000,1,1\n00000001,2,2\n")
-    with pytest.raises(TableError, match="is not in table"):
-        Search.start(config(table, search=NSGA2Options(population=4)), tmp_path / "run").run()
+    with pytest.raises(TableError, match="holds 2 of the 6,561 architectures of space 'macro' \\(it lacks 00000002"):
+        Search.start(config(table, search=NSGA2Options(population=4)), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
 
 
 def test_exhausting_the_space_ends_the_run_after_every_architecture(table, tmp_path):
@@ -208,6 +212,7 @@ def test_recorded_seeds_are_used_on_resume_though_the_evaluator_proposes_none(ta
     space = get_space("macro")
     first = seeded_search(table, tmp_path / "run", [space.decode("22222222")], generations=1)
     first.step()
+    first.close()
     first_generation = evaluations_without_time(tmp_path / "run")
     (tmp_path / "run" / "LATEST").unlink()
     for path in (tmp_path / "run" / "generations").iterdir():

@@ -85,6 +85,11 @@ class Evaluator(abc.ABC):
     def prepare(self, *, progress: bool = True) -> None:
         """Work before the first evaluation (training a supernet); resumable from ``state_dir``."""
 
+    def inputs(self) -> dict[str, Path | str]:
+        """The files and datasets the results depend on, for the run's fingerprint: name -> a file or folder
+        (its content is hashed) or the name of an embedded dataset. None by default."""
+        return {}
+
     def seeds(self) -> list[Genotype]:
         """Architectures the evaluator proposes for generation 0, best first (a trained supernet's
         candidate pool, an evolved proxy population); called once, after `prepare`. The search

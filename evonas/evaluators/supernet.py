@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from evonas.checkpoint import atomic_write
-from evonas.data import load_dataset
+from evonas.data import data_input, load_dataset
 from evonas.errors import CheckpointError, ConfigError
 from evonas.evaluators.base import Candidate, Evaluation, Evaluator
 from evonas.evaluators.strategies import STRATEGIES, TrainingStep
@@ -220,7 +220,10 @@ class SupernetEvaluator(Evaluator):
             else:
                 self._train(progress)
             self.trained = True
-        self.meter.prepare()
+        self.meter.prepare(progress=progress)
+
+    def inputs(self) -> dict[str, Path | str]:
+        return {"data": data_input(self.data_source)}
 
     def _take_reused(self) -> None:
         self._load(self.reused, self.reused_from)

@@ -86,11 +86,17 @@ class TableEvaluator(Evaluator):
         self.table = Path(table)
         self.columns = list(dict.fromkeys(self.sources.values()))
         self.rows = read_table(self.table, space, self.columns)
+        if len(self.rows) < space.size:  # refused before a run directory exists: no run could finish on it
+            lacking = next(arch for arch in map(space.encode, map(space.from_index, range(space.size))) if arch not in self.rows)
+            raise TableError(
+                f"table {self.table} holds {len(self.rows):,} of the {space.size:,} architectures of space {space.name!r} "
+                f"(it lacks {lacking}, for one); the search may ask for any of them"
+            )
+
+    def inputs(self) -> dict[str, Path | str]:
+        return {"table": self.table}
 
     def evaluate(self, candidates: Sequence[Candidate]) -> Iterator[Evaluation]:
         for candidate in candidates:
-            values = self.rows.get(candidate.arch)
-            if values is None:
-                raise TableError(f"architecture {candidate.arch} is not in table {self.table}")
-            by_column = dict(zip(self.columns, values))
+            by_column = dict(zip(self.columns, self.rows[candidate.arch]))
             yield Evaluation({name: by_column[source] for name, source in self.sources.items()})

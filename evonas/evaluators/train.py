@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from evonas.data import Dataset, load_dataset
+from evonas.data import Dataset, data_input, load_dataset
 from evonas.evaluators.base import Candidate, Evaluation, Evaluator
 from evonas.evaluators.supernet import DEFAULT_DATA, DEFAULT_WIDTHS, check_metrics
 from evonas.genotype import Genotype
@@ -120,7 +120,10 @@ class TrainEvaluator(Evaluator):
         self.meter = NetworkMeter(space, self.build_options, network_metrics, state_dir)
 
     def prepare(self, *, progress: bool = True) -> None:
-        self.meter.prepare()
+        self.meter.prepare(progress=progress)
+
+    def inputs(self) -> dict[str, Path | str]:
+        return {"data": data_input(self.data_source)}
 
     def _tasks(self, candidates: Sequence[Candidate], *, final: bool) -> list[TrainingTask]:
         return [

@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from evonas.data import load_dataset
+from evonas.data import data_input, load_dataset
 from evonas.errors import ConfigError
 from evonas.evaluators.base import Candidate, Evaluation, Evaluator
 from evonas.evaluators.supernet import DEFAULT_DATA
@@ -67,6 +67,7 @@ class ZeroCostEvaluator(Evaluator):
             raise ConfigError(f"--batch-size must be at least 2, got {batch_size}")
         use_threads(threads)
         dataset = load_dataset(data, seed=seed)
+        self.data_source = data
         shape = {"num_classes": dataset.num_classes, "in_channels": dataset.in_channels, "image_size": dataset.image_size}
         build_options = {**shape, **network_options(space, widths, {})}
         self.proxy = proxy
@@ -76,7 +77,10 @@ class ZeroCostEvaluator(Evaluator):
         self.meter = NetworkMeter(space, build_options, [s for s in dict.fromkeys(self.sources.values()) if s != proxy], state_dir)
 
     def prepare(self, *, progress: bool = True) -> None:
-        self.meter.prepare()
+        self.meter.prepare(progress=progress)
+
+    def inputs(self) -> dict[str, Path | str]:
+        return {"data": data_input(self.data_source)}
 
     def evaluate(self, candidates: Sequence[Candidate]) -> Iterator[Evaluation]:
         for candidate in candidates:

@@ -124,15 +124,20 @@ class LatencyTable:
     info: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def measure(cls, layers: Sequence[Layer], *, threads: int = THREADS) -> LatencyTable:
-        """Times each distinct module of ``layers`` (all options of every `Choice`) at batch 1."""
-        entries: dict[str, float] = {}
+    def measure(cls, layers: Sequence[Layer], *, threads: int = THREADS, progress: bool = False) -> LatencyTable:
+        """Times each distinct module of ``layers`` (all options of every `Choice`) at batch 1; ``progress``
+        shows a bar over the modules."""
+        from tqdm.auto import tqdm
+
+        distinct: dict[str, tuple[nn.Module, tuple[int, ...]]] = {}
         for layer in layers:
-            options = layer.module.options if isinstance(layer.module, Choice) else [layer.module]
-            for option in options:
-                key = layer.signature(option)
-                if key not in entries:
-                    entries[key] = measure_latency(option, layer.input_shape, threads=threads)
+            for option in layer.module.options if isinstance(layer.module, Choice) else [layer.module]:
+                distinct.setdefault(layer.signature(option), (option, layer.input_shape))
+        entries: dict[str, float] = {}
+        with tqdm(total=len(distinct), unit="layer", desc="latency table", disable=not progress, dynamic_ncols=True, leave=False) as bar:
+            for key, (module, input_shape) in distinct.items():
+                entries[key] = measure_latency(module, input_shape, threads=threads)
+                bar.update(1)
         info = {"threads": threads, "warmup": WARMUP, "repeats": REPEATS, "torch": torch.__version__}
         return cls(entries, info)
 

@@ -42,8 +42,9 @@ class NetworkMeter:
         self.table: LatencyTable | None = None
         self._layers = None
 
-    def prepare(self) -> None:
-        """Loads the latency table from ``table_dir``, or measures and stores it (only if latency is wanted)."""
+    def prepare(self, *, progress: bool = False) -> None:
+        """Loads the latency table from ``table_dir``, or measures and stores it (only if latency is wanted);
+        ``progress`` shows the measuring as a progress bar."""
         if "latency" not in self.metrics or self.table is not None:
             return
         supernet = self.space.build_supernet(**self.build_options)
@@ -52,7 +53,7 @@ class NetworkMeter:
         if path is not None and path.is_file():
             self.table = LatencyTable.load(path)
             return
-        self.table = LatencyTable.measure(self._layers)
+        self.table = LatencyTable.measure(self._layers, progress=progress)
         if path is not None:
             self.table.save(path)
 
