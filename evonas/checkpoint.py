@@ -472,7 +472,8 @@ class RunStore:
         except OSError as error:
             raise CheckpointError(f"{path} is unreadable: {error.strerror}") from None
         names = sorted((p.name for p in (self.path / GENERATIONS_DIR).glob("[0-9]*.json")), reverse=True)
-        trusted = True
+        skipped: list[str] = []
+        state, committed, size = None, [], None
         for name in names:
             try:
                 state = self.load_generation(name)
@@ -480,17 +481,21 @@ class RunStore:
                 prefix = data[: record["bytes"]]
                 if len(prefix) < record["bytes"] or hashlib.sha256(prefix).hexdigest() != record["sha256"]:
                     raise CheckpointError(f"{path} does not match {name} (truncated or edited)")
-                committed = self._parse_rows(prefix, header=True)
+                committed, size = self._parse_rows(prefix, header=True), record["bytes"]
+                break
             except CheckpointError as error:
-                trusted = False
-                if warn:
-                    warn(f"{error}; falling back to an earlier generation")
-                continue
-            return RestorePoint(state, committed, self._tail(data, record["bytes"], warn) if trusted else [], record["bytes"])
-        header = data[: data.find(b"\n") + 1]
-        if not header or self._parse_rows(header, header=True):
-            raise CheckpointError(f"{path} has no valid header")
-        return RestorePoint(None, [], self._tail(data, len(header), warn) if trusted else [], len(header))
+                state = None
+                skipped.append(str(error))
+        if size is None:
+            header = data[: data.find(b"\n") + 1]
+            if not header or self._parse_rows(header, header=True):
+                raise CheckpointError(f"{path} has no valid header")
+            size = len(header)
+        if skipped and warn:
+            to = f"generation {state['generation']}" if state else "the start of the run"
+            more = f" ({len(skipped)} generations skipped)" if len(skipped) > 1 else ""
+            warn(f"{skipped[0]}; falling back to {to}{more}")
+        return RestorePoint(state, committed, [] if skipped else self._tail(data, size, warn), size)
 
     def _tail(self, data: bytes, size: int, warn: Callable[[str], None] | None) -> list[EvaluationRow]:
         """The complete rows after the first ``size`` bytes (a partly written last line is dropped)."""
