@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import errno
 import json
 import os
 
@@ -149,3 +150,45 @@ def test_front_file_and_config_update(tmp_path):
     assert store.read_front() == (["acc", "latency"], [("01201201", [91.25, 0.5]), ("00000000", [45.0, 0.1])])
     store.update_config({"generations": 9})
     assert json.loads((store.path / "run.json").read_text())["generations"] == 9
+
+
+def test_atomic_write_leaves_the_old_file_and_no_temporary_when_replace_or_the_disk_fails(tmp_path, monkeypatch):
+    target = tmp_path / "f.json"
+    atomic_write(target, "old")
+
+    def refuse(*args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    for name in ("replace", "fsync"):
+        with monkeypatch.context() as patch:
+            patch.setattr(os, name, refuse)
+            with pytest.raises(CheckpointError, match="cannot write .*f.json: No space left on device"):
+                atomic_write(target, "new")
+        assert target.read_text() == "old" and os.listdir(tmp_path) == ["f.json"]
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "replace", lambda *args: (_ for _ in ()).throw(KeyboardInterrupt))
+        with pytest.raises(KeyboardInterrupt):
+            atomic_write(target, "new")
+    assert target.read_text() == "old" and os.listdir(tmp_path) == ["f.json"]
+
+
+def test_a_generation_reaches_its_name_only_by_renaming_a_synced_temporary(tmp_path, monkeypatch):
+    """Writing a generation in place (no temporary, no fsync, no os.replace) fails this test."""
+    store = new_store(tmp_path)
+    checkpoint(store, 0, [])
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}"))) or real_fsync(fd))
+    monkeypatch.setattr(os, "replace", lambda a, b: events.append(("replace", str(a), str(b))) or real_replace(a, b))
+    checkpoint(store, 1, [])
+    target = str(store.path / "generations" / "000001.json")
+    (renamed,) = [e for e in events if e[0] == "replace" and e[2] == target]
+    at = events.index(renamed)
+    assert renamed[1] != target and ("fsync", renamed[1]) in events[:at]  # its content was synced under another name
+    assert ("fsync", str(store.path / "generations")) in events[at:]  # then the rename itself
+    # a failing rename leaves no generation 1 at all: the newest is still generation 0
+    monkeypatch.setattr(os, "replace", lambda a, b: (_ for _ in ()).throw(OSError(errno.EIO, "I/O error")))
+    with pytest.raises(CheckpointError):
+        checkpoint(store, 2, [])
+    assert not (store.path / "generations" / "000002.json").exists()
+    assert store.restore_point().state["generation"] == 1

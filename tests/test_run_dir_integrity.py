@@ -7,6 +7,9 @@ import csv
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -252,11 +255,9 @@ def test_hostile_run_directory(finished, tmp_path, capsys, case):
         assert not (tmp_path / "new").exists()
 
 
-def test_a_resumed_run_that_fell_back_ends_as_the_uninterrupted_run(finished, tmp_path, capsys):
+def test_a_resumed_run_that_fell_back_ends_as_the_uninterrupted_run(finished, straight, tmp_path, capsys):
     """Falling back over edited rows re-evaluates them: the extended run equals one run straight to 6 generations."""
-    base, table = finished
-    straight = tmp_path / "straight"
-    assert main_ok([*EVOLVE[:-3], "--generations", "5", "--quiet", "--table", table, "--run-dir", straight])
+    base, _ = finished
     run = tmp_path / "run"
     shutil.copytree(base, run)
     edit_row(run, generation=2)
@@ -264,3 +265,50 @@ def test_a_resumed_run_that_fell_back_ends_as_the_uninterrupted_run(finished, tm
     assert (run / "front.csv").read_bytes() == (straight / "front.csv").read_bytes()
     without_time = [[row[:-1] for row in csv.reader(open(d / "evaluations.csv"))] for d in (run, straight)]
     assert without_time[0] == without_time[1]
+
+
+# The evonas command line in a process that, when it syncs the temporary file of TORN, cuts it to half its length and
+# kills itself (SIGKILL): a write torn by a kill.
+TORN_WRITE = """
+import os, signal, sys
+prefix = "." + os.environ["TORN"] + "."
+real_fsync = os.fsync
+def fsync(fd):
+    path = os.readlink(f"/proc/self/fd/{fd}")
+    if os.path.basename(path).startswith(prefix) and path.endswith(".tmp"):
+        os.ftruncate(fd, os.fstat(fd).st_size // 2)
+        os.kill(os.getpid(), signal.SIGKILL)
+    real_fsync(fd)
+os.fsync = fsync
+from evonas.cli import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.fixture(scope="module")
+def straight(finished, tmp_path_factory):
+    """The finished run's configuration run straight to generation 5."""
+    _, table = finished
+    run = tmp_path_factory.mktemp("straight") / "run"
+    assert main_ok([*EVOLVE[:-3], "--generations", "5", "--quiet", "--table", table, "--run-dir", run])
+    return run
+
+
+@pytest.mark.parametrize("torn", ["run.json", "front.csv", "000004.json", "LATEST"])
+def test_a_kill_inside_a_write_leaves_the_old_file_and_the_run_resumes(finished, straight, tmp_path, capsys, torn):
+    base, _ = finished
+    run = tmp_path / "run"
+    shutil.copytree(base, run)
+    before = {name: (run / name).read_bytes() for name in ("run.json", "front.csv", "LATEST")}
+    killed = subprocess.run([sys.executable, "-c", TORN_WRITE, "resume", str(run), "--generations", "5", "--quiet"],
+                            env={**os.environ, "TORN": torn}, capture_output=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    (temporary,) = run.rglob(f".{torn}.*.tmp")  # the torn write, under its temporary name
+    if torn in before:
+        assert (run / torn).read_bytes() == before[torn]
+    newest = 4 if torn == "LATEST" else 3  # LATEST is written after the generation file it names
+    assert RunStore.open(run).restore_point().state["generation"] == newest
+    code, out, err = run_cli(["resume", run, "--generations", "5", "--quiet"], capsys)
+    assert code == 0 and err == "" and "60 architectures evaluated in 6 generations" in out
+    assert not temporary.exists()
+    assert (run / "front.csv").read_bytes() == (straight / "front.csv").read_bytes()

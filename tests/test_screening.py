@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -128,15 +127,21 @@ def test_sigkill_during_a_screened_cli_run_then_resume_gives_the_uninterrupted_f
     def evonas(*more):
         return subprocess.Popen([sys.executable, "-m", "evonas", *more], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
-    started = time.perf_counter()
     whole = evonas("evolve", *args, "--run-dir", str(tmp_path / "whole"))
     assert whole.wait() == 0, whole.stderr.read()
-    duration = time.perf_counter() - started
+    seed = int(np.random.SeedSequence().entropy % 2**32)
+    print(f"seed {seed}")  # shown if the test fails
+    rng = np.random.default_rng(seed)
     cut = tmp_path / "cut"
     process = evonas("evolve", *args, "--run-dir", str(cut))
-    time.sleep(np.random.default_rng(int.from_bytes(os.urandom(4), "little")).uniform(0.5, 0.9) * duration)
+    after = cut / "generations" / f"{rng.integers(1, 3):06d}.json"  # generation 1 or 2 of 0..4 is checkpointed
+    while not after.exists():
+        assert process.poll() is None, process.stderr.read()
+        time.sleep(0.01)
+    time.sleep(rng.uniform(0, 0.02))
     process.send_signal(signal.SIGKILL)
     process.wait()
-    process = evonas("resume", str(cut), "--quiet") if (cut / "run.json").exists() else evonas("evolve", *args, "--run-dir", str(cut))
+    assert not (cut / "generations" / "000004.json").exists()  # the kill landed mid-run
+    process = evonas("resume", str(cut), "--quiet")
     assert process.wait() == 0, process.stderr.read()
     assert (cut / "front.csv").read_bytes() == (tmp_path / "whole" / "front.csv").read_bytes()
