@@ -180,6 +180,14 @@ def check_generation_fields(document: dict[str, Any], path: Path) -> None:
         raise CheckpointError(f"{path}: field 'generation' is {document['generation']}, but the file is named for {int(path.stem)}")
 
 
+def _left_by_create(path: Path) -> bool:
+    """Whether ``path`` is what `RunStore.create` makes before ``run.json`` (a creation killed midway): an empty
+    ``generations/`` or ``evaluator/``, or an ``evaluations.csv`` holding its header at most."""
+    if path.name in (GENERATIONS_DIR, EVALUATOR_DIR):
+        return path.is_dir() and not any(path.iterdir())
+    return path.name == EVALUATIONS_FILE and path.is_file() and path.read_bytes().count(b"\n") <= 1
+
+
 @dataclass(frozen=True)
 class RestorePoint:
     """What a run directory holds that can be trusted: the newest generation whose file passes its checks and
@@ -262,7 +270,7 @@ class RunStore:
             same = cls(path).holds(config)
             hint = "resume it with `evonas resume`" if same else "choose another --run-dir"
             raise CheckpointError(f"{path} already holds {'this' if same else 'a different'} run; {hint}")
-        if path.is_dir() and any(not p.name.startswith(".") for p in path.iterdir()):
+        if path.is_dir() and any(not p.name.startswith(".") and not _left_by_create(p) for p in path.iterdir()):
             raise CheckpointError(f"{path} is not empty and holds no run; choose another --run-dir")
 
     def holds(self, config: dict[str, Any]) -> bool:

@@ -192,3 +192,15 @@ def test_a_generation_reaches_its_name_only_by_renaming_a_synced_temporary(tmp_p
         checkpoint(store, 2, [])
     assert not (store.path / "generations" / "000002.json").exists()
     assert store.restore_point().state["generation"] == 1
+
+
+def test_a_creation_killed_before_run_json_leaves_a_folder_that_can_be_created_again(tmp_path):
+    store = new_store(tmp_path)
+    store.close()
+    (store.path / "run.json").unlink()  # as if killed just before run.json was renamed into place
+    (store.path / ".run.json.123.tmp").write_text("{")
+    assert RunStore.create(store.path, {"seed": 2}, ["acc"]).read_config()["seed"] == 2
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "evaluations.csv").write_text("a,b\n1,2\n")  # not a header alone: someone's file
+    with pytest.raises(CheckpointError, match="not empty"):
+        RunStore.create(tmp_path / "mine", {}, ["acc"])
