@@ -79,3 +79,12 @@ def test_table_predictions_rank_like_measured_latency_on_clearly_different_netwo
                              SHAPE, repeats=31) for g in (small, large)]
     assert (table.predict(layers, large) > table.predict(layers, small)) == (timed[1] > timed[0])
     assert np.isfinite(timed).all()
+
+
+def test_measuring_a_table_shows_its_own_bar_over_the_distinct_modules(macro, capsys):
+    _, _, layers, _ = macro
+    table = LatencyTable.measure(layers[:3], progress=True)
+    err = capsys.readouterr().err
+    assert "latency table" in err and f"{len(table.entries)}/{len(table.entries)}" in err
+    LatencyTable.measure(layers[:1])
+    assert capsys.readouterr().err == ""

@@ -4,6 +4,7 @@ import pytest
 
 import evonas.evaluators.train as train_module
 from evonas.errors import ConfigError
+from evonas.evaluators.supernet import DEFAULT_DATA
 from evonas.history import RunHistory
 from evonas.report import front_table, read_retrain, with_test_accuracy
 from evonas.retrain import retrain
@@ -54,3 +55,15 @@ def test_a_second_call_only_trains_what_is_missing_and_repeats_exactly(table_run
 def test_bad_top_is_an_error(table_run):
     with pytest.raises(ConfigError, match="--top must be at least 1"):
         retrain(table_run, top=0)
+
+
+def test_test_acc_is_measured_on_the_test_split_after_training_on_training_and_validation(table_run, monkeypatch):
+    """Reporting the validation accuracy (or training on the training split alone) as test_acc fails this test."""
+    trained_on = []
+    monkeypatch.setattr(train_module, "train_network", lambda model, x, y, *args, **kwargs: trained_on.append(len(x)))
+    monkeypatch.setattr(train_module, "accuracy", lambda model, x, y: float(len(y)))  # names the split by its size
+    table = retrain(table_run, top=1, epochs=1)
+    data = train_module._dataset(DEFAULT_DATA, RunHistory.load(table_run).config["seed"])
+    assert len(data.y_test) != len(data.y_val)
+    assert float(table.rows[0][4]) == len(data.y_test)
+    assert trained_on == [len(data.y_train) + len(data.y_val)]
