@@ -312,3 +312,24 @@ def test_a_kill_inside_a_write_leaves_the_old_file_and_the_run_resumes(finished,
     assert code == 0 and err == "" and "60 architectures evaluated in 6 generations" in out
     assert not temporary.exists()
     assert (run / "front.csv").read_bytes() == (straight / "front.csv").read_bytes()
+
+
+def test_a_second_process_is_refused_while_the_first_runs_and_a_killed_ones_lock_blocks_nothing(finished, tmp_path, capsys):
+    base, _ = finished
+    run = tmp_path / "run"
+    shutil.copytree(base, run)
+    first = subprocess.Popen([sys.executable, "-m", "evonas", "resume", str(run), "--generations", "400", "--quiet"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    while not (run / "generations" / "000005.json").exists():  # the first process is searching, lock held
+        assert first.poll() is None, first.stderr.read()
+    first.send_signal(signal.SIGSTOP)  # frozen mid-run, holding the lock
+    assert not (run / "generations" / "000012.json").exists()
+    code, out, err = run_cli(["resume", run, "--generations", "400", "--quiet"], capsys)
+    assert code == 2 and err == f"evonas: error: {run} is in use by another evonas process (pid {first.pid}); wait for it to end\n"
+    first.kill()
+    first.wait()
+    code, out, err = run_cli(["resume", run, "--generations", "12", "--quiet"], capsys)
+    assert code == 0 and err == "" and "in 13 generations" in out
+    rows = list(csv.reader(open(run / "evaluations.csv")))[1:]
+    assert len({row[1] for row in rows}) == len(rows) == 130  # no uid twice
+    assert [int(row[0]) for row in rows] == sorted(int(row[0]) for row in rows)  # generations never go back
