@@ -148,11 +148,15 @@ def fingerprint_digest(config: dict[str, Any]) -> str | None:
     return None if recorded is None else _checksum({"fingerprint": recorded})
 
 
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 _INT = "a non-negative integer"
 _GENERATION_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "generation": (lambda v: _is_count(v), _INT),
-    "next_uid": (lambda v: _is_count(v), _INT),
-    "evaluated": (lambda v: _is_count(v), _INT),
+    "generation": (_is_count, _INT),
+    "next_uid": (_is_count, _INT),
+    "evaluated": (_is_count, _INT),
     "exhausted": (lambda v: isinstance(v, bool), "true or false"),
     "evaluator_seconds": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v), "a number"),
     "evaluations_csv": (
@@ -162,10 +166,6 @@ _GENERATION_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "population": (lambda v: isinstance(v, list) and all(_is_count(u) for u in v), "a list of uids"),
     "fingerprint": (lambda v: isinstance(v, str), "a checksum"),
 }
-
-
-def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def check_generation_fields(document: dict[str, Any], path: Path) -> None:
@@ -471,8 +471,8 @@ class RunStore:
         still matches, with the rows of that prefix (see `RestorePoint`).
 
         A file newer than ``LATEST`` is complete (it was renamed into place whole) and is used: a
-        crash can fall between the two renames. Each generation skipped (corrupt file, truncated or
-        edited ``evaluations.csv``) is reported to ``warn(message)``. Reads only; changes nothing.
+        crash can fall between the two renames. Skipped generations (a corrupt file, a truncated or
+        edited ``evaluations.csv``) are reported in one ``warn(message)``. Reads only; changes nothing.
         """
         path = self.path / EVALUATIONS_FILE
         try:
