@@ -230,6 +230,16 @@ def kill_and_resume(kind: str, evolve_args: list[str], kills: int, rng: np.rando
     return tally
 
 
+def print_row(kind: str, t: Tally) -> None:
+    print("| run | kills mid-run | of them in a write | kills by phase | temporaries left by a kill | resumes | "
+          "resumes that matched | copies matched / run | files found corrupt | kills after the search | seconds |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    phases = ", ".join(f"{name} {n}" for name, n in sorted(t.phases.items()))
+    print(f"| {kind} | {t.kills} | {t.torn_writes} | {phases} | {t.temporaries_left} | {t.resumes} | {t.resumes_matched} | "
+          f"{t.copies_matched} / {t.copies} | {len(t.corrupt)}{': ' + ', '.join(t.corrupt) if t.corrupt else ''} | {t.after_the_search} | "
+          f"{t.seconds:.0f} |", flush=True)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Tally]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=20, help="Kills that land mid-run, per run kind.")
@@ -240,6 +250,8 @@ def main(argv: list[str] | None = None) -> dict[str, Tally]:
     parser.add_argument("--table-generations", type=int, default=30, help="Generations of the table run (population 20).")
     parser.add_argument("--workdir", type=Path, help="Where the runs go [a temporary folder, removed after].")
     args = parser.parse_args(argv)
+    if "table" in args.runs.split(",") and not args.table.is_file():
+        raise SystemExit(f"no table at {args.table}; give one with --table")
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**32)
     print(f"seed {seed}", flush=True)
     rng = np.random.default_rng(seed)
@@ -256,14 +268,7 @@ def main(argv: list[str] | None = None) -> dict[str, Tally]:
             started = time.perf_counter()
             results[kind] = kill_and_resume(kind, kinds[kind], args.kills, rng, work)
             results[kind].seconds = time.perf_counter() - started
-    print("| run | kills mid-run | of them in a write | kills by phase | temporaries left by a kill | resumes | "
-          "resumes that matched | copies matched / run | files found corrupt | kills after the search | seconds |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for kind, t in results.items():
-        phases = ", ".join(f"{name} {n}" for name, n in sorted(t.phases.items()))
-        print(f"| {kind} | {t.kills} | {t.torn_writes} | {phases} | {t.temporaries_left} | {t.resumes} | {t.resumes_matched} | "
-              f"{t.copies_matched} / {t.copies} | {len(t.corrupt)}{': ' + ', '.join(t.corrupt) if t.corrupt else ''} | {t.after_the_search} | "
-              f"{t.seconds:.0f} |")
+            print_row(kind, results[kind])
     return results
 
 

@@ -65,6 +65,7 @@ def test_screened_runs_resume_to_the_uninterrupted_front_and_differ_from_unscree
     cut = Search.start(config(table), tmp_path / "cut")
     cut.step()
     cut.step()
+    cut.close()  # as the process ending would
     Search.resume(tmp_path / "cut").run()
     front = (tmp_path / "whole" / "front.csv").read_bytes()
     assert (tmp_path / "cut" / "front.csv").read_bytes() == front

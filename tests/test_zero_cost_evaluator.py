@@ -97,6 +97,7 @@ def test_a_zero_cost_search_with_size_objectives_resumes_to_the_same_front(tmp_p
     whole.run()
     cut = Search.start(config, tmp_path / "cut")
     cut.step()
+    cut.close()  # as the process ending would
     Search.resume(tmp_path / "cut").run()
     front = (tmp_path / "whole" / "front.csv").read_text()
     assert (tmp_path / "cut" / "front.csv").read_text() == front
