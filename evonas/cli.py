@@ -29,13 +29,14 @@ def _default_run_dir(space: str, evaluator: str, seed: int) -> Path:
 
 
 class _Progress:
-    """A tqdm bar over evaluations, with the generation and the front's size."""
+    """A tqdm bar over the search's evaluations, with the generation and the front's size; made when the search
+    starts (after the evaluator's own bars: latency table, supernet training), so its rate is the search's."""
 
     def __init__(self, search, enabled: bool) -> None:
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=search.budget, initial=search.evaluated, unit="eval", disable=not enabled, dynamic_ncols=True)
-        self.bar.set_description(f"gen {search.generation + 1}")
+        self.bar = tqdm(total=search.budget, initial=search.evaluated, unit="eval", desc=f"gen {search.generation + 1}",
+                        disable=not enabled, dynamic_ncols=True)
 
     def on_evaluation(self, individual) -> None:
         self.bar.update(1)
