@@ -130,7 +130,7 @@ def evonas(*args, **kwargs):
     return subprocess.Popen([sys.executable, "-m", "evonas", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kwargs)
 
 
-SUPERNET_ARGS = ["--objectives", "acc,params", "--epochs", "6", "--widths", "channels=4,head_channels=16", "--batch-size", "32",
+SUPERNET_ARGS = ["--objectives", "acc,params", "--epochs", "3", "--widths", "channels=4,head_channels=16", "--batch-size", "32",
                  "--population", "6", "--generations", "3", "--seed", "4", "--quiet"]
 
 
