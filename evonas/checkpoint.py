@@ -31,6 +31,9 @@ GENERATIONS_DIR = "generations"
 EVALUATOR_DIR = "evaluator"
 PLOTS_DIR = "plots"
 RETRAIN_FILE = "retrain.csv"
+# The columns of evaluations.csv around the metrics: no metric may take one of these names.
+LEADING_COLUMNS = ("generation", "uid", "arch", "parents", "operator", "status")
+TRAILING_COLUMNS = ("seconds",)
 
 
 def format_value(value: float) -> str:
@@ -118,7 +121,7 @@ class RunStore:
             (path / GENERATIONS_DIR).mkdir(parents=True, exist_ok=True)
             (path / EVALUATOR_DIR).mkdir(exist_ok=True)
             store = cls(path)
-            header = ",".join(["generation", "uid", "arch", "parents", "operator", "status", *metric_names, "seconds"])
+            header = ",".join([*LEADING_COLUMNS, *metric_names, *TRAILING_COLUMNS])
             atomic_write(path / EVALUATIONS_FILE, header + "\n")
             document = {"schema_version": SCHEMA_VERSION, "evonas_version": __version__, **config}
             atomic_write(path / RUN_FILE, json.dumps(document, indent=2, sort_keys=True) + "\n")
@@ -162,9 +165,9 @@ class RunStore:
         if self._metric_names is None:
             with open(self.path / EVALUATIONS_FILE, encoding="utf-8", newline="") as handle:
                 header = next(csv.reader(handle), None)
-            if not header or header[:6] != ["generation", "uid", "arch", "parents", "operator", "status"]:
+            if not header or tuple(header[: len(LEADING_COLUMNS)]) != LEADING_COLUMNS:
                 raise CheckpointError(f"{self.path / EVALUATIONS_FILE} has no valid header")
-            self._metric_names = header[6:-1]
+            self._metric_names = header[len(LEADING_COLUMNS) : -len(TRAILING_COLUMNS)]
         return self._metric_names
 
     def append_evaluations(self, rows: Iterable[EvaluationRow]) -> None:

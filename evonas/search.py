@@ -157,6 +157,10 @@ class Search:
         """A new run in ``run_dir``; the evaluator is checked before anything is written."""
         run_dir = Path(run_dir).absolute()
         evaluator = cls.evaluator_for(config, run_dir / "evaluator")
+        if config.screen is not None:
+            from evonas.measure.meter import network_options
+
+            network_options(get_space(config.space), config.screen.widths, {})
         names = list(metric_sources(parse_objectives(config.objectives), [parse_constraint(c) for c in config.constraints]))
         store = RunStore.create(run_dir, config.to_json(), names)
         return cls(config, store, evaluator)
