@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from evonas import __version__
-from evonas.errors import CheckpointError
+from evonas.errors import CheckpointError, ConfigError
 
 SCHEMA_VERSION = 1
 RUN_FILE = "run.json"
@@ -68,6 +68,21 @@ def atomic_write(path: Path, data: bytes | str) -> None:
         os.fsync(handle.fileno())
     os.replace(tmp, path)
     fsync_dir(path.parent)
+
+
+def output_path(path: Path) -> Path:
+    """``path`` with its folder created, checked before the work that fills it: `ConfigError` naming it if a
+    file cannot be written there (a folder in the way, a file where a folder should be, no permission)."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"cannot write {path}: {error.strerror or error}") from None
+    if path.is_dir():
+        raise ConfigError(f"cannot write {path}: it is a folder")
+    if not os.access(path.parent, os.W_OK):
+        raise ConfigError(f"cannot write {path}: no permission to write in {path.parent}")
+    return path
 
 
 def _checksum(payload: dict[str, Any]) -> str:
