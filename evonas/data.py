@@ -224,6 +224,10 @@ def load_dataset(source: str | None = None, *, seed: int, val_fraction: float = 
         seed: the run's seed; it decides the train/validation split only.
         val_fraction: share of the non-test images used for validation.
         test_fraction: share of all images held back for testing.
+
+    Raises `ConfigError` for data a network cannot meaningfully learn from: non-finite pixels, labels that
+    are not 0..K-1 with every class present and K >= 2 (`check_labels`), a class too small to give each
+    split one image, an unreadable image file.
     """
     if not (0 < val_fraction < 1 and 0 < test_fraction < 1):
         raise ConfigError(f"split fractions must be in (0, 1), got val={val_fraction} test={test_fraction}")
