@@ -31,6 +31,7 @@ GENERATIONS_DIR = "generations"
 EVALUATOR_DIR = "evaluator"
 PLOTS_DIR = "plots"
 RETRAIN_FILE = "retrain.csv"
+SEEDS_FILE = "seeds.json"
 # The columns of evaluations.csv around the metrics: no metric may take one of these names.
 LEADING_COLUMNS = ("generation", "uid", "arch", "parents", "operator", "status")
 TRAILING_COLUMNS = ("seconds",)
@@ -307,6 +308,25 @@ class RunStore:
                 path.unlink()
         for path in self.path.rglob(".*.tmp"):
             path.unlink()
+
+    # -- seeds of generation 0 --------------------------------------------------------------------
+    def write_seeds(self, archs: Sequence[str]) -> None:
+        """Records the evaluator's proposals for generation 0 (arch strings, best first)."""
+        atomic_write(self.path / SEEDS_FILE, json.dumps({"schema_version": SCHEMA_VERSION, "archs": list(archs)}, indent=1) + "\n")
+
+    def read_seeds(self) -> list[str] | None:
+        """The recorded proposals for generation 0, or None if none were asked for yet."""
+        path = self.path / SEEDS_FILE
+        if not path.is_file():
+            return None
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            archs = document["archs"]
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
+            raise CheckpointError(f"{path} is unreadable: {error}") from None
+        if not isinstance(archs, list) or not all(isinstance(a, str) for a in archs):
+            raise CheckpointError(f"{path} does not hold a list of architecture strings")
+        return archs
 
     # -- front -----------------------------------------------------------------------------------
     def write_front(self, objective_names: Sequence[str], rows: Iterable[tuple[str, Sequence[float]]]) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 from evonas.checkpoint import EvaluationRow, RunStore
 from evonas.errors import CheckpointError, ConfigError, SpaceExhaustedError
 from evonas.evaluators import Candidate, Evaluation, Evaluator, make_evaluator
-from evonas.genotype import Individual
+from evonas.genotype import Genotype, Individual
 from evonas.objectives import Objective, metric_sources, parse_constraint, parse_objectives, total_violation
 from evonas.populations.manager import NSGA2Options, Offspring, PopulationManager
 from evonas.populations.screening import ScreenOptions
@@ -207,6 +207,7 @@ class Search:
             self.store.discard_generations_after(self.generation)
         archive = [self._individual(row) for row in committed]
         self.manager.restore(archive, state["population"] if state else [])
+        self.evaluator.survived(self.generation, self.manager.population, self.next_uid)
         self._replay = {(row.uid, row.arch): row for row in tail}
         self.store.truncate_evaluations(size)
         self._write_front()
@@ -276,8 +277,9 @@ class Search:
         if self.config.evaluations is not None:
             n = min(n, self.config.evaluations - self.evaluated)
         drawn = n * self.config.screen.factor if self.screen else n
+        seeds = self._seeds() if generation == 0 else ()
         try:
-            offspring = self.manager.ask(drawn, generation_rng(self.config.seed, generation))
+            offspring = self.manager.ask(drawn, generation_rng(self.config.seed, generation), seeds)
         except SpaceExhaustedError:
             offspring = []
         if self.screen:
@@ -293,12 +295,30 @@ class Search:
         self.generation = generation
         self.next_uid += len(offspring)
         self._checkpoint()
+        self.evaluator.survived(self.generation, self.manager.population, self.next_uid)
         return GenerationReport(generation, self.evaluated, tuple(new), tuple(self.front()), self.evaluator_seconds - seconds_before)
+
+    def _seeds(self) -> list[Genotype]:
+        """The evaluator's proposals for generation 0, asked once and kept in the run directory (so a
+        resumed run seeds generation 0 as the interrupted one did)."""
+        archs = self.store.read_seeds()
+        if archs is None:
+            archs = [self.space.encode(genotype) for genotype in self.evaluator.seeds()]
+            self.store.write_seeds(archs)
+        return [self.space.decode(arch) for arch in archs]
 
     def _evaluate(self, generation: int, offspring: Sequence[Offspring]) -> Iterator[Individual]:
         """Evaluates the offspring (reusing rows an interrupted run wrote), logging each as it arrives."""
         candidates = [
-            Candidate(self.next_uid + i, child.genotype, self.space.encode(child.genotype), evaluation_seed(self.config.seed, self.next_uid + i))
+            Candidate(
+                self.next_uid + i,
+                child.genotype,
+                self.space.encode(child.genotype),
+                evaluation_seed(self.config.seed, self.next_uid + i),
+                generation=generation,
+                parents=child.parents,
+                operator=child.operator,
+            )
             for i, child in enumerate(offspring)
         ]
         pending = [c for c in candidates if (c.uid, c.arch) not in self._replay]

@@ -167,3 +167,18 @@ def test_remembering_used_up_neighbourhoods_changes_no_proposal():
     cold.restore(list(warm.archive.values()), [i.uid for i in warm.population])
     for seed in range(3):
         assert warm.ask(16, np.random.default_rng(seed)) == cold.ask(16, np.random.default_rng(seed))
+
+
+def test_seeds_come_first_unless_evaluated_and_leave_the_other_draws_unchanged():
+    space = get_space("macro")
+    objectives = parse_objectives(["acc=top1", "params"])
+    manager = PopulationManager(space, objectives, options=NSGA2Options(population=6))
+    seeds = [space.decode(a) for a in ("22222222", "11111111", "22222222")]
+    asked = manager.ask(4, np.random.default_rng(0), seeds)
+    assert [c.genotype for c in asked[:2]] == seeds[:2] and [c.operator for c in asked] == ["seed", "seed", "sample", "sample"]
+    assert len({c.genotype for c in asked}) == 4
+    assert [c.genotype for c in manager.ask(1, np.random.default_rng(0), seeds)] == seeds[:1]
+    unseeded = manager.ask(2, np.random.default_rng(0))
+    assert [c.genotype for c in asked[2:]] == [c.genotype for c in unseeded]  # same stream as without seeds
+    manager.tell([Individual(0, seeds[0], "22222222", {"acc": 90.0, "params": 5.0})])
+    assert manager.ask(1, np.random.default_rng(0), seeds)[0].genotype == seeds[1]  # an evaluated seed is skipped

@@ -146,3 +146,72 @@ def test_config_round_trips_and_a_run_from_before_local_search_resumes_without_i
     older = original.to_json()
     del older["search"]["local_search"], older["search"]["predictor_pool"]
     assert RunConfig.from_json(older).search == NSGA2Options(population=12, local_search=0.0, predictor_pool=1.0)
+
+
+class SeedingTableEvaluator(TableEvaluator):
+    """The table evaluator with the hooks a supernet strategy or surgery uses: seeds, lineage, survivors."""
+
+    proposals: list = []
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.seen, self.survivors = [], []
+
+    def seeds(self):
+        return list(self.proposals)
+
+    def evaluate(self, candidates):
+        self.seen.extend(candidates)
+        return super().evaluate(candidates)
+
+    def survived(self, generation, population, next_uid):
+        self.survivors.append((generation, [ind.uid for ind in population], next_uid))
+
+
+def seeded_search(table, run_dir, proposals, **changes):
+    cfg = config(table, **changes)
+    SeedingTableEvaluator.proposals = proposals
+    evaluator = SeedingTableEvaluator(
+        space=Search.evaluator_for(cfg, run_dir / "evaluator").space,
+        sources={"acc": "top1", "params": "params"},
+        table=str(table),
+    )
+    from evonas.checkpoint import RunStore
+
+    store = RunStore.create(run_dir, cfg.to_json(), ["acc", "params"])
+    return Search(cfg, store, evaluator)
+
+
+def test_evaluator_seeds_open_generation_0_and_are_recorded_and_lineage_reaches_the_evaluator(table, tmp_path):
+    from evonas.spaces import get_space
+
+    space = get_space("macro")
+    proposals = [space.decode(a) for a in ("22222222", "11111111", "22222222", "12121212")]
+    search = seeded_search(table, tmp_path / "run", proposals, generations=2)
+    search.run()
+    generation0 = [c for c in search.evaluator.seen if c.generation == 0]
+    assert [c.arch for c in generation0[:3]] == ["22222222", "11111111", "12121212"]  # duplicates dropped, order kept
+    assert all(c.operator == "seed" and c.parents == () for c in generation0[:3])
+    assert all(c.operator == "sample" for c in generation0[3:]) and len(generation0) == 12
+    later = [c for c in search.evaluator.seen if c.generation > 0]
+    assert later and all(c.parents and set(c.parents) < {c2.uid for c2 in search.evaluator.seen} for c in later)
+    assert (tmp_path / "run" / "seeds.json").is_file()
+    # survived: after each generation, with the population the checkpoint holds
+    assert [g for g, _, _ in search.evaluator.survivors] == [0, 1, 2]
+    assert search.evaluator.survivors[-1][1] == [ind.uid for ind in search.manager.population]
+    assert search.evaluator.survivors[-1][2] == search.next_uid == 36
+
+
+def test_recorded_seeds_are_used_on_resume_though_the_evaluator_proposes_none(table, tmp_path):
+    from evonas.spaces import get_space
+
+    space = get_space("macro")
+    first = seeded_search(table, tmp_path / "run", [space.decode("22222222")], generations=1)
+    first.step()
+    first_generation = evaluations_without_time(tmp_path / "run")
+    (tmp_path / "run" / "LATEST").unlink()
+    for path in (tmp_path / "run" / "generations").iterdir():
+        path.unlink()  # as if killed before generation 0 was checkpointed
+    search = Search.resume(tmp_path / "run")  # a plain table evaluator: it proposes no seeds
+    search.step()
+    assert evaluations_without_time(tmp_path / "run") == first_generation

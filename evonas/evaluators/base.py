@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from evonas.genotype import Genotype
+from evonas.genotype import Genotype, Individual
 from evonas.spaces.base import SearchSpace
 
 if TYPE_CHECKING:
@@ -19,12 +19,27 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A genotype to evaluate, with its run-wide uid and its own random stream's seed."""
+    """A genotype to evaluate, with its run-wide uid, its own random stream's seed and its lineage.
+
+    Attributes:
+        uid: run-wide identifier, in order of creation.
+        genotype: the architecture.
+        arch: its canonical string.
+        seed: the seed of this evaluation's own random stream (never a worker's).
+        generation: the generation it belongs to.
+        parents: uids of the individuals it was made from (empty for sampled and seeded ones); each
+            parent is in the population last handed to `Evaluator.survived`, or was evaluated earlier
+            in this run.
+        operator: what made it ("sample", "seed", "neighbour", "uniform+resample", ...).
+    """
 
     uid: int
     genotype: Genotype
     arch: str
     seed: np.random.SeedSequence = field(compare=False)
+    generation: int = 0
+    parents: tuple[int, ...] = ()
+    operator: str = "sample"
 
 
 @dataclass(frozen=True)
@@ -38,6 +53,12 @@ class Evaluation:
 
 class Evaluator(abc.ABC):
     """Measures the metrics a search needs.
+
+    The search calls, in this order: `prepare` once before the first evaluation; `seeds` once, for
+    generation 0; then per generation `evaluate` on the new candidates and, once the generation is
+    checkpointed, `survived` with the population that survived it. On resume, `survived` is called
+    first with the restored population, so an evaluator that keeps per-individual state (live
+    networks) knows which of it is still needed.
 
     Args:
         space: the search space of the candidates.
@@ -64,9 +85,31 @@ class Evaluator(abc.ABC):
     def prepare(self, *, progress: bool = True) -> None:
         """Work before the first evaluation (training a supernet); resumable from ``state_dir``."""
 
-    @abc.abstractmethod
+    def seeds(self) -> list[Genotype]:
+        """Architectures the evaluator proposes for generation 0, best first (a trained supernet's
+        candidate pool, an evolved proxy population); called once, after `prepare`. The search
+        records them in the run directory, evaluates up to a population of them in generation 0
+        and draws the rest as usual. None by default."""
+        return []
+
     def evaluate(self, candidates: Sequence[Candidate]) -> Iterator[Evaluation]:
-        """Yields one `Evaluation` per candidate, in the order given."""
+        """Yields one `Evaluation` per candidate, in the order given: `evaluate_one` on each."""
+        for candidate in candidates:
+            yield self.evaluate_one(candidate)
+
+    def evaluate_one(self, candidate: Candidate) -> Evaluation:
+        """Measures one candidate. Depends only on the evaluator's state and the candidate (its own
+        seed, its parents' state kept in ``state_dir``), never on other candidates of the generation,
+        so candidates can be measured in any order, in other processes."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither evaluate nor evaluate_one")
+
+    def survived(self, generation: int, population: Sequence[Individual], next_uid: int) -> None:
+        """Hears which individuals survived ``generation`` (after its checkpoint is on disk).
+
+        Individuals with a uid below ``next_uid`` that are not in ``population`` will never be a
+        parent again, so whatever the evaluator keeps for them can be freed; uids from ``next_uid``
+        on are not decided yet (a resumed run may reuse their evaluations). Nothing by default.
+        """
 
     def inherited_network(self, genotype: Genotype) -> torch.nn.Module | None:
         """The stand-alone network ``genotype`` was measured with (built with `build_options`), carrying the

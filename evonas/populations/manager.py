@@ -97,16 +97,28 @@ class PopulationManager:
         self._surrounded: set[int] = set()  # uids whose every neighbour is evaluated (a cache: the archive only grows)
 
     # -- ask -------------------------------------------------------------------------------
-    def ask(self, n: int, rng: np.random.Generator) -> list[Offspring]:
+    def ask(self, n: int, rng: np.random.Generator, seeds: Sequence[Genotype] = ()) -> list[Offspring]:
         """Up to ``n`` new, distinct, never-evaluated genotypes (fewer only if the space runs out).
 
+        ``seeds`` (an evaluator's proposals, best first) come first, those not evaluated yet, up to
+        ``n``; the rest are proposed as below, from the same draws of ``rng`` as without seeds.
         With a predictor pool, ``ceil(n * predictor_pool)`` are proposed and the ``n`` predicted
         best are returned (all proposals while the archive holds no feasible architecture).
         """
+        seeded: dict[Genotype, Offspring] = {}
+        for genotype in seeds:
+            if len(seeded) == n:
+                break
+            if genotype not in self.archive and genotype not in seeded:
+                seeded[genotype] = Offspring(genotype, (), "seed")
+        n -= len(seeded)
+        if n == 0:
+            return list(seeded.values())
+        taken = set(seeded)
         evaluated = self._feasible() if self.options.predictor_pool > 1.0 else []
         if not evaluated:
-            return self._propose(n, rng)
-        proposals = self._propose(math.ceil(n * self.options.predictor_pool), rng)
+            return [*seeded.values(), *self._propose(n, rng, taken)]
+        proposals = self._propose(math.ceil(n * self.options.predictor_pool), rng, taken)
         keep = closest_to_front(
             self.space,
             [ind.genotype.genes for ind in evaluated],
@@ -114,13 +126,14 @@ class PopulationManager:
             [child.genotype.genes for child in proposals],
             n,
         )
-        return [proposals[i] for i in keep]
+        return [*seeded.values(), *(proposals[i] for i in keep)]
 
-    def _propose(self, n: int, rng: np.random.Generator) -> list[Offspring]:
-        offspring = self._neighbours_of_best(round(n * self.options.local_search), rng)
+    def _propose(self, n: int, rng: np.random.Generator, taken: set[Genotype]) -> list[Offspring]:
+        """``n`` offspring, none evaluated nor in ``taken`` (which is left unchanged)."""
+        offspring = self._neighbours_of_best(round(n * self.options.local_search), rng, taken)
         if len(offspring) >= n:
             return offspring
-        taken = {child.genotype for child in offspring}
+        taken = taken | {child.genotype for child in offspring}
         parents = self._mating_pool()
         ranks, crowding = self._rank_and_crowding(parents)
         while len(offspring) < n:
@@ -137,8 +150,8 @@ class PopulationManager:
                 offspring.append(child)
         return offspring
 
-    def _neighbours_of_best(self, n: int, rng: np.random.Generator) -> list[Offspring]:
-        """Up to ``n`` unevaluated single-gene neighbours of the archive's best individuals, best first.
+    def _neighbours_of_best(self, n: int, rng: np.random.Generator, taken: set[Genotype]) -> list[Offspring]:
+        """Up to ``n`` unevaluated single-gene neighbours (not in ``taken``) of the archive's best individuals, best first.
 
         The archive is ordered by constraint-domination rank, then by descending crowding distance
         within a rank, then by uid; each individual's neighbours are taken in an order drawn from
@@ -164,7 +177,7 @@ class PopulationManager:
                 child = neighbours[i]
                 if child not in self.archive:
                     unseen = True
-                    if child not in chosen:
+                    if child not in chosen and child not in taken:
                         chosen[child] = Offspring(child, (member.uid,), "neighbour")
                         if len(chosen) == n:
                             return list(chosen.values())
