@@ -163,3 +163,16 @@ def test_unsatisfiable_constraint_ends_with_a_warning_naming_the_closest(synthet
     (warning,) = err.splitlines()
     assert warning.startswith("evonas: warning: the front is empty: no architecture met the constraints; the closest")
     assert f"params={least:.6g} (params<=0.0)" in warning and f"violation of {least:.3g}" in warning
+
+
+def test_a_full_disk_is_one_line_naming_the_file(inputs, tmp_path, monkeypatch, capsys):
+    import errno
+
+    import evonas.checkpoint
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(evonas.checkpoint, "atomic_write", full)
+    code, out, err = run_cli(["report", inputs / "finished", "-o", tmp_path / "report.html"], capsys)
+    assert code == 2 and err == f"evonas: error: No space left on device: {tmp_path / 'report.html'}\n"
