@@ -72,17 +72,19 @@ def atomic_write(path: Path, data: bytes | str) -> None:
 
 
 def output_path(path: Path) -> Path:
-    """``path`` with its folder created, checked before the work that fills it: `ConfigError` naming it if a
-    file cannot be written there (a folder in the way, a file where a folder should be, no permission)."""
+    """``path`` checked before the work that fills it: `ConfigError` naming it if a file cannot be written there
+    (a folder in the way, a file where a folder should be, no permission). Creates nothing: missing folders
+    are made by the writer, once there is something to write."""
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ConfigError(f"cannot write {path}: {error.strerror or error}") from None
     if path.is_dir():
         raise ConfigError(f"cannot write {path}: it is a folder")
-    if not os.access(path.parent, os.W_OK):
-        raise ConfigError(f"cannot write {path}: no permission to write in {path.parent}")
+    folder = path.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ConfigError(f"cannot write {path}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(f"cannot write {path}: no permission to write in {folder}")
     return path
 
 

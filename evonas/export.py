@@ -93,6 +93,7 @@ def export(run_dir: Path, out: Path, *, arch: str | None = None, rank: int | Non
     chosen = choose(RunHistory.load(run_dir), arch=arch, rank=rank)
     network, options, inherited = run_network(run_dir, chosen.genotype)
     document = chosen.to_json(options, inherited)
+    out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out.with_suffix(".json"), json.dumps(document, indent=1) + "\n")
     if fmt != "genotype":
         atomic_write(out, _serialise(network, document, fmt))

@@ -177,7 +177,7 @@ def compare_figure(histories: Sequence[RunHistory]) -> Figure:
 
 
 def figure_path(path: Path) -> Path:
-    """``path`` checked for a figure: a known suffix and a place that can be written (folders created)."""
+    """``path`` checked for a figure: a known suffix and a place that can be written."""
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
         raise ConfigError(f"cannot write a figure as {path.suffix or 'a file without suffix'!r}; use {', '.join(FORMATS)}")
@@ -202,6 +202,7 @@ def _compare_best(histories: Sequence[RunHistory]) -> Figure:
 def save_figure(figure: Figure, path: Path) -> Path:
     """Writes ``figure`` as PNG, PDF or SVG by the suffix of ``path``; parent folders are created."""
     path = figure_path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     figure.savefig(partial, dpi=120, format=path.suffix[1:].lower())
     os.replace(partial, path)

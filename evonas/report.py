@@ -163,5 +163,7 @@ def write_report(run_dir: Path, out: Path) -> Path:
     out = output_path(out)
     retrained = read_retrain(run_dir)
     extra = [("Retraining from scratch (test split)", retrained)] if retrained else []
-    atomic_write(out, html_report(RunHistory.load(run_dir), extra))
+    page = html_report(RunHistory.load(run_dir), extra)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(out, page)
     return out

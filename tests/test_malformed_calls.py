@@ -115,6 +115,7 @@ CASES = [
     ("plot-unwritable", ["plot", "{in}/finished", "-o", "{in}/a-file/front.png"], "cannot write", "{in}/a-file/front.png"),
     ("compare-unwritable", ["plot", "{in}/finished", "--compare", "{in}/finished", "-o", "{in}/a-file/c.png"], "cannot write",
      "{in}/a-file/c.png"),
+    ("report-of-no-run", ["report", "{in}", "-o", "{in}/new/report.html"], "is not an evonas run directory", "{in}/new"),
     ("export-unwritable", ["export", "{in}/finished", "--rank", "1", "-o", "{in}/a-file/best.json"], "cannot write",
      "{in}/a-file/best.json"),
 ]
