@@ -239,9 +239,11 @@ def show(run_dir, sort_by, fmt):
 def plot(run_dir, out, compare):
     """Plot the front after each generation and the hypervolume over time, or compare final fronts."""
     from evonas.history import RunHistory
-    from evonas.plotting import compare_figure, plot_run, save_figure
+    from evonas.plotting import compare_figure, figure_path, plot_run, save_figure
 
     if compare:
+        if out:
+            figure_path(Path(out))  # before the runs are read and drawn
         histories = [RunHistory.load(Path(d)) for d in (run_dir, *compare)]
         written = [save_figure(compare_figure(histories), Path(out) if out else histories[0].path / "plots" / "compare.png")]
     else:
