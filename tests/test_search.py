@@ -65,33 +65,31 @@ def test_resume_after_a_completed_generation_equals_an_uninterrupted_run(table, 
     assert outputs(tmp_path / "whole") == outputs(tmp_path / "cut")
 
 
-class Crash(Exception):
-    pass
+class Crash(BaseException):
+    """A crash of the main process (an evaluation's own exception is recorded as a failure instead)."""
 
 
 def test_crash_inside_a_generation_reuses_its_logged_evaluations(table, tmp_path, monkeypatch):
     Search.start(config(table), tmp_path / "whole").run()
-    original = TableEvaluator.evaluate
+    original = TableEvaluator.evaluate_one
     calls = {"n": 0}
 
-    def crashing(self, candidates):
-        for result in original(self, candidates):
-            calls["n"] += 1
-            if calls["n"] == 12 * 4 + 5:  # 5 evaluations into generation 4
-                raise Crash
-            yield result
+    def crashing(self, candidate):
+        calls["n"] += 1
+        if calls["n"] == 12 * 4 + 5:  # 5 evaluations into generation 4
+            raise Crash
+        return original(self, candidate)
 
-    monkeypatch.setattr(TableEvaluator, "evaluate", crashing)
+    monkeypatch.setattr(TableEvaluator, "evaluate_one", crashing)
     with pytest.raises(Crash):
         Search.start(config(table), tmp_path / "cut").run()
     counted = {"n": 0}
 
-    def counting(self, candidates):
-        for result in original(self, candidates):
-            counted["n"] += 1
-            yield result
+    def counting(self, candidate):
+        counted["n"] += 1
+        return original(self, candidate)
 
-    monkeypatch.setattr(TableEvaluator, "evaluate", counting)
+    monkeypatch.setattr(TableEvaluator, "evaluate_one", counting)
     Search.resume(tmp_path / "cut").run()
     assert counted["n"] == 12 * 9 - 12 * 4 - 4  # the 4 logged rows of generation 4 are not evaluated again
     assert outputs(tmp_path / "whole") == outputs(tmp_path / "cut")
@@ -120,11 +118,16 @@ def test_extending_a_finished_run_equals_running_longer(table, tmp_path):
     assert outputs(tmp_path / "long") == outputs(tmp_path / "extended")
 
 
-def test_a_table_lacking_an_architecture_stops_the_run_with_its_name(tmp_path):
+def test_a_table_lacking_an_architecture_records_it_failed_with_its_name_and_goes_on(tmp_path):
     table = tmp_path / "tiny.csv"
     table.write_text("arch,top1,params\n00000000,1,1\n00000001,2,2\n")
-    with pytest.raises(TableError, match="is not in table"):
-        Search.start(config(table, search=NSGA2Options(population=4)), tmp_path / "run").run()
+    search = Search.start(config(table, search=NSGA2Options(population=4), generations=1), tmp_path / "run")
+    search.run()
+    rows = evaluations_without_time(tmp_path / "run")[1:]
+    failed = [r for r in rows if r[5] != "ok"]
+    assert len(rows) == 8 and failed
+    assert all(r[5] == f"failed: TableError: architecture {r[2]} is not in table {table}" and r[6:] == ["", ""] for r in failed)
+    assert {ind.arch for ind in search.front()} <= {"00000000", "00000001"}
 
 
 def test_exhausting_the_space_ends_the_run_after_every_architecture(table, tmp_path):
@@ -160,9 +163,9 @@ class SeedingTableEvaluator(TableEvaluator):
     def seeds(self):
         return list(self.proposals)
 
-    def evaluate(self, candidates):
-        self.seen.extend(candidates)
-        return super().evaluate(candidates)
+    def evaluate_one(self, candidate):
+        self.seen.append(candidate)
+        return super().evaluate_one(candidate)
 
     def survived(self, generation, population, next_uid):
         self.survivors.append((generation, [ind.uid for ind in population], next_uid))

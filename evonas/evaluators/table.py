@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from evonas.errors import ArchitectureError, ConfigError, TableError
@@ -87,10 +87,9 @@ class TableEvaluator(Evaluator):
         self.columns = list(dict.fromkeys(self.sources.values()))
         self.rows = read_table(self.table, space, self.columns)
 
-    def evaluate(self, candidates: Sequence[Candidate]) -> Iterator[Evaluation]:
-        for candidate in candidates:
-            values = self.rows.get(candidate.arch)
-            if values is None:
-                raise TableError(f"architecture {candidate.arch} is not in table {self.table}")
-            by_column = dict(zip(self.columns, values))
-            yield Evaluation({name: by_column[source] for name, source in self.sources.items()})
+    def evaluate_one(self, candidate: Candidate) -> Evaluation:
+        values = self.rows.get(candidate.arch)
+        if values is None:
+            raise TableError(f"architecture {candidate.arch} is not in table {self.table}")
+        by_column = dict(zip(self.columns, values))
+        return Evaluation({name: by_column[source] for name, source in self.sources.items()})
