@@ -313,7 +313,7 @@ class DaskExecutor(Executor):
             raise ConfigError("the dask backend needs dask.distributed: pip install 'evonas[dask]'") from None
         self.address = address
         try:
-            self.client = Client(address, timeout="10s", set_as_default=False)
+            self.client = Client(address, timeout="5s", set_as_default=False)
         except (OSError, TimeoutError, ValueError) as error:
             raise ClusterError(f"cannot reach the dask scheduler at {address}: {one_line(str(error))}") from None
         self.workers = max(1, sum(self.client.nthreads().values()))
