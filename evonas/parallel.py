@@ -267,18 +267,14 @@ class InProcessExecutor(Executor):
 
 
 class LokyExecutor(Executor):
-    """``jobs`` local worker processes (joblib's loky, reused across generations and runs)."""
+    """``jobs`` local worker processes of its own (joblib's loky), started with the first task, kept for the run."""
 
     def __init__(self, jobs: int) -> None:
         super().__init__()
         self.workers = jobs
         self._folder = Path(tempfile.mkdtemp(prefix="evonas-evaluator-"))
         self._path: Path | None = None
-
-    def _pool(self):
-        from joblib.externals.loky import get_reusable_executor
-
-        return get_reusable_executor(max_workers=self.workers, reuse=True)
+        self._pool = None
 
     def _share(self, token: str, data: bytes) -> None:
         path = self._folder / f"{token}.pickle"
@@ -288,17 +284,24 @@ class LokyExecutor(Executor):
         self._path = path
 
     def _submit(self, batch: Sequence[Candidate]) -> Any:
-        return self._pool().submit(evaluate_batch, self._token, _read_file, str(self._path), list(batch))
+        if self._pool is None:
+            from joblib.externals.loky import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+        return self._pool.submit(evaluate_batch, self._token, _read_file, str(self._path), list(batch))
 
     def _result(self, handle: Any) -> tuple[list[Outcome], bool]:
         from concurrent.futures.process import BrokenProcessPool
 
         try:
             return handle.result()
-        except BrokenProcessPool as error:
+        except BrokenProcessPool as error:  # a worker died: every task in flight is lost, the pool with it
+            self._pool = None
             raise WorkerLost(one_line(str(error).splitlines()[0] if str(error) else type(error).__name__)) from None
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         shutil.rmtree(self._folder, ignore_errors=True)
 
 
