@@ -21,6 +21,7 @@ Three measurements, printed as markdown tables:
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import pickle
@@ -50,33 +51,37 @@ def candidates(n: int, stream: int) -> list[Candidate]:
 def throughput(evaluators: dict, counts: dict, repeats: int) -> None:
     from distributed import LocalCluster
 
-    clusters = {k: LocalCluster(n_workers=k, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None)
+    clusters = {k: LocalCluster(n_workers=k, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0")
                 for k in (1, 2)}
     executors = {"in this process": InProcessExecutor(), "loky, 1 worker": LokyExecutor(1), "loky, 2 workers": LokyExecutor(2),
                  "dask, 1 worker": DaskExecutor(clusters[1].scheduler_address),
                  "dask, 2 workers": DaskExecutor(clusters[2].scheduler_address)}
     print("| evaluator | executor | candidates/s (median) | runs | x of 1 worker | start-up s | evaluator pickled MB | loads by workers |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for name, evaluator in evaluators.items():
+    for name, shipped in evaluators.items():
+        # evaluating in this process changes the evaluator (a supernet's selected path and BatchNorm statistics),
+        # which would make the workers load it again: that executor gets a copy
+        copies = {label: copy.deepcopy(shipped) if label == "in this process" else shipped for label in executors}
         timed = candidates(counts[name], stream=1)
+        loads_before = {label: executor.loads for label, executor in executors.items()}
         startup = {}
         for label, executor in executors.items():
             started = time.perf_counter()
-            list(executor.evaluate(evaluator, candidates(2 * executor.workers, stream=2)))  # start workers, ship, warm
+            list(executor.evaluate(copies[label], candidates(2 * executor.workers, stream=2)))  # start workers, ship, warm
             startup[label] = time.perf_counter() - started
         rates = {label: [] for label in executors}
         for _ in range(repeats):
             for label, executor in executors.items():
                 started = time.perf_counter()
-                results = list(executor.evaluate(evaluator, timed))
+                results = list(executor.evaluate(copies[label], timed))
                 rates[label].append(len(timed) / (time.perf_counter() - started))
                 assert all(r.status == "ok" for r in results), [r.status for r in results if r.status != "ok"]
-        size = len(pickle.dumps(evaluator, protocol=pickle.HIGHEST_PROTOCOL)) / 1e6
+        size = len(pickle.dumps(shipped, protocol=pickle.HIGHEST_PROTOCOL)) / 1e6
         for label, executor in executors.items():
             base = label.split(",")[0] + ", 1 worker"
             ratio = statistics.median(rates[label]) / statistics.median(rates[base]) if base in rates else float("nan")
             print(f"| {name} ({len(timed)} candidates) | {label} | {statistics.median(rates[label]):.2f} | "
-                  f"{', '.join(f'{r:.2f}' for r in rates[label])} | {ratio:.2f} | {startup[label]:.1f} | {size:.1f} | {executor.loads} |")
+                  f"{', '.join(f'{r:.2f}' for r in rates[label])} | {ratio:.2f} | {startup[label]:.1f} | {size:.1f} | {executor.loads - loads_before[label]} |")
     for executor in executors.values():
         executor.close()
     for cluster in clusters.values():

@@ -29,6 +29,7 @@ import hashlib
 import math
 import pickle
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -347,6 +348,17 @@ class DaskExecutor(Executor):
         self.client.close()
 
 
+def _check_reachable(address: str | None) -> None:
+    """`ClusterError` unless ``host:port`` accepts a connection within 5 s (``ray.init`` would retry for minutes)."""
+    if address in (None, "auto", "local"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except (OSError, ValueError) as error:
+        raise ClusterError(f"cannot reach the ray cluster at {address}: {one_line(str(error))}") from None
+
+
 class RayExecutor(Executor):
     """The workers of a Ray cluster; the evaluator goes into its object store once."""
 
@@ -359,6 +371,7 @@ class RayExecutor(Executor):
         self.address = address or "a local instance"
         self._started = False
         if not ray.is_initialized():
+            _check_reachable(address)
             try:
                 ray.init(address=address, logging_level="ERROR", log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as error:
