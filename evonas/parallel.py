@@ -24,8 +24,10 @@ A cluster that cannot be reached, or is lost mid-generation, raises `ClusterErro
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
 import hashlib
+import logging
 import math
 import pickle
 import shutil
@@ -316,6 +318,7 @@ class DaskExecutor(Executor):
         except ImportError:
             raise ConfigError("the dask backend needs dask.distributed: pip install 'evonas[dask]'") from None
         self.address = address
+        logging.getLogger("distributed.client").setLevel(logging.CRITICAL)  # a lost scheduler is reported once: ClusterError
         try:
             self.client = Client(address, timeout="5s", set_as_default=False)
         except (OSError, TimeoutError, ValueError) as error:
@@ -345,7 +348,8 @@ class DaskExecutor(Executor):
             raise ClusterError(f"lost the dask scheduler at {self.address}: {one_line(f'{type(error).__name__}: {error}')}") from None
 
     def close(self) -> None:
-        self.client.close()
+        with contextlib.suppress(Exception):  # closing a client whose scheduler is gone may raise; nothing is left to release
+            self.client.close()
 
 
 def _check_reachable(address: str | None) -> None:
