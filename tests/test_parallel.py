@@ -169,3 +169,11 @@ def test_backend_options_are_checked(synthetic_table, tmp_path, capsys):
         err = capsys.readouterr().err
         assert exit_.value.code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+def test_the_cli_resumes_a_serial_run_on_two_local_workers(synthetic_table, serial_run, tmp_path):
+    run_dir = str(tmp_path / "run")
+    main(["evolve", "--space", "macro", "--evaluator", "table", "--table", str(synthetic_table), "--objectives", "acc=top1,params",
+          "--population", str(POPULATION), "--generations", "1", "--seed", "5", "--quiet", "--run-dir", run_dir])
+    main(["resume", run_dir, "--generations", str(GENERATIONS), "--jobs", "2", "--quiet"])
+    assert outputs(tmp_path / "run") == serial_run
