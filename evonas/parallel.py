@@ -303,8 +303,8 @@ class LokyExecutor(Executor):
             raise WorkerLost(one_line(str(error).splitlines()[0] if str(error) else type(error).__name__)) from None
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        if self._pool is not None:  # after an interruption, evaluations still running are not waited for
+            self._pool.shutdown(wait=True, kill_workers=True)
         shutil.rmtree(self._folder, ignore_errors=True)
 
 
