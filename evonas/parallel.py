@@ -291,15 +291,17 @@ class LokyExecutor(Executor):
             from joblib.externals.loky import ProcessPoolExecutor
 
             self._pool = ProcessPoolExecutor(max_workers=self.workers)
-        return self._pool.submit(evaluate_batch, self._token, _read_file, str(self._path), list(batch))
+        return self._pool, self._pool.submit(evaluate_batch, self._token, _read_file, str(self._path), list(batch))
 
     def _result(self, handle: Any) -> tuple[list[Outcome], bool]:
         from concurrent.futures.process import BrokenProcessPool
 
+        pool, future = handle
         try:
-            return handle.result()
+            return future.result()
         except BrokenProcessPool as error:  # a worker died: every task in flight is lost, the pool with it
-            self._pool = None
+            if pool is self._pool:
+                self._pool = None
             raise WorkerLost(one_line(str(error).splitlines()[0] if str(error) else type(error).__name__)) from None
 
     def close(self) -> None:
