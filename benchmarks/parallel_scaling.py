@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import csv
 import json
 import os
 import pickle
@@ -102,11 +103,18 @@ def fronts_equal(a: Path, b: Path) -> bool:
     return (a / "front.csv").read_bytes() == (b / "front.csv").read_bytes()
 
 
+def generation0_accuracies(run_dir: Path) -> list[str]:
+    with open(run_dir / "evaluations.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    return [row["acc"] for row in rows if row["generation"] == "0"]
+
+
 def main_job(scratch: Path) -> None:
-    print("| main job (`evonas evolve`, defaults) | wall s | of which evaluating s | same front.csv |")
+    print("| main job (`evonas evolve`, defaults) | wall s | of which evaluating s | generation 0 accuracies equal |")
     print("| --- | --- | --- | --- |")
     results = {jobs: run_seconds(["--jobs", str(jobs)], scratch / f"main-{jobs}") for jobs in (1, 2)}
-    same = fronts_equal(scratch / "main-1", scratch / "main-2")
+    # the latency lookup table is measured anew by each run, so later generations may differ; accuracies may not
+    same = generation0_accuracies(scratch / "main-1") == generation0_accuracies(scratch / "main-2")
     for jobs, (wall, evaluating) in results.items():
         print(f"| --jobs {jobs} | {wall:.1f} | {evaluating:.1f} | {'yes' if same else 'NO'} |")
     print(f"\n--jobs 2 / --jobs 1 wall time: {results[2][0] / results[1][0]:.2f}; evaluating: {results[2][1] / results[1][1]:.2f}")
