@@ -177,3 +177,9 @@ def test_the_cli_resumes_a_serial_run_on_two_local_workers(synthetic_table, seri
           "--population", str(POPULATION), "--generations", "1", "--seed", "5", "--quiet", "--run-dir", run_dir])
     main(["resume", run_dir, "--generations", str(GENERATIONS), "--jobs", "2", "--quiet"])
     assert outputs(tmp_path / "run") == serial_run
+
+
+def test_a_train_run_written_with_the_evaluators_own_jobs_resumes_without_them():
+    older = RunConfig(space="macro", evaluator="train", objectives=("acc",), evaluator_options={"epochs": 1}).to_json()
+    older["evaluator_options"].update(jobs=2, backend="loky")
+    assert RunConfig.from_json(older).evaluator_options == {"epochs": 1}
