@@ -13,8 +13,9 @@ run. The bytes travel as a temporary file for local processes, as data scattered
 Dask (``Client.scatter``) and as an object in Ray's object store (``ray.put``).
 
 Cheap evaluations are batched: once the seconds an evaluation takes are known, several candidates go
-in one task, so that a task lasts about `TASK_SECONDS` (a table lookup costs microseconds, a round trip
-to a worker a millisecond).
+in one task, so that a task lasts about `TASK_SECONDS` (a round trip to a worker costs about a
+millisecond). An evaluator that declares itself `Evaluator.in_process` (a table lookup, microseconds)
+is evaluated in the search's own process by every executor: workers could only slow it down.
 
 Faults: an evaluation that raises, gives a non-finite metric or a status other than "ok", or whose
 worker dies, is tried once more; if it fails again it is recorded with status ``failed: <reason>``.
@@ -207,6 +208,9 @@ class Executor(abc.ABC):
         A candidate that fails twice gets status ``failed: <reason>``, NaN for the metrics it lacks.
         """
         if not candidates:
+            return
+        if evaluator.in_process and not isinstance(self, InProcessExecutor):
+            yield from InProcessExecutor().evaluate(evaluator, candidates)
             return
         self.ship(evaluator)
         size = self._batch_size(len(candidates))

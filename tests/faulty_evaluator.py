@@ -18,8 +18,10 @@ class FaultyTableEvaluator(TableEvaluator):
 
     ``faults`` maps a uid to "raise", "nan" or "die" (the process exits at once). A fault happens
     ``times`` times for each uid (counted by marker files in ``markers``, shared by all processes), then the
-    candidate is evaluated normally.
+    candidate is evaluated normally. Unlike the table evaluator, it is evaluated on an executor's workers.
     """
+
+    in_process = False
 
     def __init__(self, *, faults: dict[int, str], markers: Path, times: int = 1, **kwargs) -> None:
         super().__init__(**kwargs)

@@ -58,15 +58,18 @@ def serial_run(synthetic_table, tmp_path_factory):
     return outputs(run_dir)
 
 
-def test_two_local_workers_resumed_from_a_serial_start_give_the_serial_run_and_load_the_evaluator_once_each(
-    synthetic_table, serial_run, tmp_path
-):
-    search = Search.start(config(synthetic_table), tmp_path / "run")
-    search.evaluator.prepare()
-    search.step()
+def test_two_local_workers_give_the_serial_run_and_load_the_evaluator_once_each(synthetic_table, serial_run, tmp_path):
     with Parallelism(jobs=2).open() as executor:
-        Search.resume(tmp_path / "run", executor=executor).run()  # how a run executes may change on resume
+        faulty_search(synthetic_table, tmp_path / "run", executor, faults={}).run()  # no faults: a table on the workers
         assert 1 <= executor.loads <= 2  # the evaluator reached each worker once, not once per generation or candidate
+        assert executor._batch_size(POPULATION) > 1  # lookups are cheap: several go in one task
+    assert outputs(tmp_path / "run") == serial_run
+
+
+def test_a_table_is_looked_up_in_this_process_whatever_the_executor(synthetic_table, serial_run, tmp_path):
+    with Parallelism(jobs=2).open() as executor:
+        Search.start(config(synthetic_table), tmp_path / "run", executor=executor).run()
+        assert executor.loads == 0
     assert outputs(tmp_path / "run") == serial_run
 
 
@@ -171,7 +174,7 @@ def test_backend_options_are_checked(synthetic_table, tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
-def test_the_cli_resumes_a_serial_run_on_two_local_workers(synthetic_table, serial_run, tmp_path):
+def test_the_cli_resumes_a_run_with_other_execution_options(synthetic_table, serial_run, tmp_path):
     run_dir = str(tmp_path / "run")
     main(["evolve", "--space", "macro", "--evaluator", "table", "--table", str(synthetic_table), "--objectives", "acc=top1,params",
           "--population", str(POPULATION), "--generations", "1", "--seed", "5", "--quiet", "--run-dir", run_dir])

@@ -75,6 +75,9 @@ class Evaluator(abc.ABC):
     description: ClassVar[str]
     # Keyword arguments of ``space.build`` for the networks this evaluator measures; None if it builds none.
     build_options: dict[str, Any] | None = None
+    # True for an evaluator whose evaluations cost less than sending them to a worker (a table lookup): every
+    # executor of `evonas.parallel` evaluates it in the search's own process.
+    in_process: ClassVar[bool] = False
 
     def __init__(self, *, space: SearchSpace, sources: Mapping[str, str], state_dir: Path | None = None, seed: int = 0) -> None:
         self.space = space

@@ -76,6 +76,7 @@ class TableEvaluator(Evaluator):
 
     name = "table"
     description = "look architectures up in a benchmark table (--table CSV); objectives map to columns"
+    in_process = True  # a lookup takes microseconds, a round trip to a worker a millisecond
 
     def __init__(
         self, *, space: SearchSpace, sources: Mapping[str, str], state_dir: Path | None = None, seed: int = 0, table: str | None = None
