@@ -380,8 +380,8 @@ class RayExecutor(Executor):
             raise ConfigError("the ray backend needs ray: pip install 'evonas[ray]'") from None
         self.address = address or "a local instance"
         self._started = False
+        _check_reachable(address)
         if not ray.is_initialized():
-            _check_reachable(address)
             try:
                 ray.init(address=address, logging_level="ERROR", log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as error:

@@ -166,7 +166,8 @@ def test_backend_options_are_checked(synthetic_table, tmp_path, capsys):
     common = ["evolve", "--space", "macro", "--evaluator", "table", "--table", str(synthetic_table), "--objectives", "acc=top1,params",
               "--quiet", "--run-dir", str(tmp_path / "run")]
     for extra, message in ((["--scheduler", "tcp://127.0.0.1:8786"], "--scheduler needs --backend dask"),
-                           (["--backend", "dask", "--scheduler", "tcp://127.0.0.1:9"], "cannot reach the dask scheduler at tcp://127.0.0.1:9")):
+                           (["--backend", "dask", "--scheduler", "tcp://127.0.0.1:9"], "cannot reach the dask scheduler at tcp://127.0.0.1:9"),
+                           (["--backend", "ray", "--address", "127.0.0.1:9"], "cannot reach the ray cluster at 127.0.0.1:9")):
         with pytest.raises(SystemExit) as exit_:
             main(common + extra)
         err = capsys.readouterr().err
