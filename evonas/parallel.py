@@ -306,7 +306,7 @@ class LokyExecutor(Executor):
         except BrokenProcessPool as error:  # a worker died: every task in flight is lost, the pool with it
             if pool is self._pool:
                 self._pool = None
-            raise WorkerLost(one_line(str(error).splitlines()[0] if str(error) else type(error).__name__)) from None
+            raise WorkerLost(str(error).split(". ")[0] or type(error).__name__) from None  # loky's first sentence says it
 
     def close(self) -> None:
         if self._pool is not None:  # after an interruption, evaluations still running are not waited for

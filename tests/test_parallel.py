@@ -124,11 +124,16 @@ def test_network_evaluators_measure_the_same_in_worker_processes_as_in_this_one(
             assert there == here and len({m["flops"] for m in here}) == len(candidates)
 
 
-def test_a_killed_local_worker_is_survived(synthetic_table, serial_run, tmp_path):
+def test_a_killed_local_worker_is_survived_and_one_killed_twice_is_recorded_failed(synthetic_table, serial_run, tmp_path):
     with Parallelism(jobs=2).open() as executor:
         faulty_search(synthetic_table, tmp_path / "run", executor, {POPULATION + 2: "die"}).run()
-    assert injected(tmp_path / "run") == [f"{POPULATION + 2}-0"]  # a worker did die
-    assert outputs(tmp_path / "run") == serial_run
+        assert injected(tmp_path / "run") == [f"{POPULATION + 2}-0"]  # a worker did die
+        assert outputs(tmp_path / "run") == serial_run
+        faulty_search(synthetic_table, tmp_path / "twice", executor, {POPULATION + 2: "die"}, times=2).run()
+    recorded = rows(tmp_path / "twice")[1:]
+    assert len(recorded) == POPULATION * (GENERATIONS + 1) and len(injected(tmp_path / "twice")) == 2
+    assert [r[1] for r in recorded if r[5] != "ok"] == [str(POPULATION + 2)]
+    assert recorded[POPULATION + 2][5].startswith("failed: worker lost: ")
 
 
 @pytest.fixture(scope="module")
