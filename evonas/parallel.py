@@ -385,7 +385,8 @@ class RayExecutor(Executor):
             try:
                 ray.init(address=address, logging_level="ERROR", log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as error:
-                raise ClusterError(f"cannot reach the ray cluster at {address}: {one_line(str(error))}") from None
+                hint = " (a cluster with token authentication needs RAY_AUTH_MODE=token)" if address not in (None, "auto") else ""
+                raise ClusterError(f"cannot reach the ray cluster at {address}: {one_line(str(error))}{hint}") from None
             self._started = True
         self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
         self._remote = ray.remote(num_cpus=1, max_retries=0)(evaluate_batch)
