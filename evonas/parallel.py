@@ -383,7 +383,7 @@ class RayExecutor(Executor):
         _check_reachable(address)
         if not ray.is_initialized():
             try:
-                ray.init(address=address, logging_level="ERROR", log_to_driver=False)
+                ray.init(address=address or "local", logging_level="ERROR", log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as error:
                 hint = " (a cluster with token authentication needs RAY_AUTH_MODE=token)" if address not in (None, "auto") else ""
                 raise ClusterError(f"cannot reach the ray cluster at {address}: {one_line(str(error))}{hint}") from None
