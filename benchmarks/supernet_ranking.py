@@ -22,6 +22,7 @@ import numpy as np
 from scipy.stats import kendalltau, spearmanr
 
 from evonas.evaluators import Candidate, make_evaluator
+from evonas.parallel import Parallelism
 from evonas.spaces import get_space
 
 
@@ -71,12 +72,13 @@ def main() -> None:
         runs, train_seconds = cached["runs"], cached["seconds"]
     else:
         trainer = make_evaluator("train", space=space, sources=sources, state_dir=None, seed=args.seed,
-                                 options={"data": args.data, "epochs": args.train_epochs, "jobs": args.jobs})
+                                 options={"data": args.data, "epochs": args.train_epochs})
         runs, train_seconds = [], []
-        for stream in (args.seed, args.seed + 1):
-            evaluations = list(trainer.evaluate(candidates(stream)))
-            runs.append([e.metrics["acc"] for e in evaluations])
-            train_seconds.extend(e.seconds for e in evaluations)
+        with Parallelism(jobs=args.jobs).open() as executor:
+            for stream in (args.seed, args.seed + 1):
+                evaluations = list(executor.evaluate(trainer, candidates(stream)))
+                runs.append([e.metrics["acc"] for e in evaluations])
+                train_seconds.extend(e.seconds for e in evaluations)
         if args.truth:
             args.truth.write_text(json.dumps({"settings": settings, "runs": runs, "seconds": train_seconds}))
     truth = np.mean(runs, axis=0)

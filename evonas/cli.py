@@ -50,6 +50,8 @@ class _Progress:
 
 
 def _run(search, quiet: bool) -> None:
+    from evonas.errors import ClusterError
+
     progress = None
     try:
         if not search.finished:  # each phase its own bar: the evaluator's preparation first, then the search's
@@ -61,6 +63,12 @@ def _run(search, quiet: bool) -> None:
             progress.close()
         click.echo(f"evonas: interrupted; continue with: evonas resume {search.store.path}", err=True)
         sys.exit(130)
+    except ClusterError as error:
+        if progress:
+            progress.close()
+        click.echo(f"evonas: error: {error}; the run stopped after generation {search.generation}; "
+                   f"continue with: evonas resume {search.store.path}", err=True)
+        sys.exit(1)
     progress.close()
     from evonas.plotting import plot_run
 
@@ -117,11 +125,30 @@ EVALUATOR_OPTIONS = (
     click.option("--calibration-batches", type=int, help="Training batches that recompute a candidate's BatchNorm statistics [8]."),
     click.option("--widths", callback=_widths, help="Network widths, e.g. channels=8,head_channels=64 (see README)."),
     click.option("--supernet", type=click.Path(file_okay=False), help="Reuse the trained supernet of this run directory."),
-    click.option("--jobs", type=int, help="Candidates trained at once by the train evaluator [1]."),
     click.option("--threads", type=int, help="Torch threads [1]."),
     click.option("--proxy", help=f"Zero-cost proxy (zero-cost evaluator): {', '.join(PROXIES)}."),
 )
 PATH_OPTIONS = ("supernet",)
+
+# How a run executes (not part of it: they may change on resume).
+EXECUTION_OPTIONS = (
+    click.option("--jobs", default=1, show_default=True, type=int, help="Local worker processes evaluating candidates at once."),
+    click.option("--backend", default="loky", show_default=True,
+                 help="Where candidates are evaluated: loky (local processes), dask or ray (an existing cluster; see README)."),
+    click.option("--scheduler", help="The Dask scheduler's address (--backend dask), e.g. tcp://127.0.0.1:8786."),
+    click.option("--address", help="The Ray cluster's address (--backend ray), e.g. 127.0.0.1:6379."),
+)
+
+
+def _executor(jobs: int, backend: str, scheduler: str | None, address: str | None):
+    """The executor the execution options ask for, connected to its cluster."""
+    from evonas.parallel import Parallelism
+
+    if scheduler and backend != "dask":
+        raise click.BadParameter("--scheduler needs --backend dask", param_hint="--scheduler")
+    if address and backend != "ray":
+        raise click.BadParameter("--address needs --backend ray", param_hint="--address")
+    return Parallelism(backend=backend, jobs=jobs, address=scheduler or address).open()
 
 
 def _evaluator_options(table: str | None, given: dict) -> dict:
@@ -174,11 +201,13 @@ def _with_options(options):
 @click.option("--screen-factor", default=ScreenOptions.factor, show_default=True, type=int, help="Offspring drawn per offspring evaluated (--screen).")
 @click.option("--screen-image-size", default=ScreenOptions.image_size, show_default=True, type=int, help="Image side the screened networks are built for.")
 @click.option("--screen-widths", callback=_widths, help="Network widths of the screened networks, e.g. cells_per_stage=1 [published].")
+@_with_options(EXECUTION_OPTIONS)
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the run.")
 @click.option("--run-dir", type=click.Path(file_okay=False), help="Run directory [default: checkpoints/<space>-<evaluator>-seed<seed>-<time>].")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def evolve(space, evaluator, table, objectives, constraints, population, generations, evaluations, local_search, predictor_pool,
-           crossover, crossover_prob, mutation, screen, screen_factor, screen_image_size, screen_widths, seed, run_dir, quiet, **evaluator_options):
+           crossover, crossover_prob, mutation, screen, screen_factor, screen_image_size, screen_widths, jobs, backend, scheduler, address, seed,
+           run_dir, quiet, **evaluator_options):
     """Start a search and write it to a run directory.
 
     With no option: a supernet of the macro space trained on the embedded cluttered digits, then
@@ -203,24 +232,27 @@ def evolve(space, evaluator, table, objectives, constraints, population, generat
         evaluations=evaluations,
         seed=seed,
     )
-    search = Search.start(config, Path(run_dir) if run_dir else _default_run_dir(space, evaluator, seed), warn=_warn)
-    _run(search, quiet)
+    with _executor(jobs, backend, scheduler, address) as executor:
+        search = Search.start(config, Path(run_dir) if run_dir else _default_run_dir(space, evaluator, seed), warn=_warn, executor=executor)
+        _run(search, quiet)
 
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--generations", type=int, help="New budget: stop after this generation.")
 @click.option("--evaluations", type=int, help="New budget: stop after this many distinct architectures.")
+@_with_options(EXECUTION_OPTIONS)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def resume(run_dir, generations, evaluations, quiet):
-    """Continue an interrupted run, or extend a finished one with a new budget."""
+def resume(run_dir, generations, evaluations, jobs, backend, scheduler, address, quiet):
+    """Continue an interrupted run, or extend a finished one with a new budget (on the same or other workers)."""
     from evonas.search import Search
 
-    search = Search.resume(Path(run_dir), generations=generations, evaluations=evaluations, warn=_warn)
-    if search.finished and generations is None and evaluations is None:
-        click.echo(f"{search.store.path} is complete ({search.evaluated} evaluations); extend it with --generations or --evaluations")
-        return
-    _run(search, quiet)
+    with _executor(jobs, backend, scheduler, address) as executor:
+        search = Search.resume(Path(run_dir), generations=generations, evaluations=evaluations, warn=_warn, executor=executor)
+        if search.finished and generations is None and evaluations is None:
+            click.echo(f"{search.store.path} is complete ({search.evaluated} evaluations); extend it with --generations or --evaluations")
+            return
+        _run(search, quiet)
 
 
 @cli.command()

@@ -25,3 +25,7 @@ class CheckpointError(EvonasError):
 
 class SpaceExhaustedError(EvonasError):
     """Every architecture of the search space has been evaluated already."""
+
+
+class ClusterError(EvonasError):
+    """A Dask or Ray cluster that cannot be reached, or was lost during a run."""

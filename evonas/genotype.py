@@ -46,7 +46,7 @@ class Individual:
         generation: the generation in which it was created and evaluated.
         parents: uids of its parents (empty for sampled ones).
         operator: the variation that made it ("sample", "uniform+resample", ...).
-        status: "ok", or "failed" when the evaluator could not measure it.
+        status: "ok", or "failed: <reason>" when it could not be measured (see `evonas.parallel`).
         seconds: wall time its evaluation took.
     """
 

@@ -18,6 +18,7 @@ from evonas.checkpoint import RETRAIN_FILE, atomic_write, format_value
 from evonas.errors import ConfigError
 from evonas.evaluators import Candidate, make_evaluator
 from evonas.history import RunHistory
+from evonas.parallel import Parallelism
 from evonas.report import Table, front_table, read_retrain
 from evonas.spaces import get_space
 
@@ -48,7 +49,6 @@ def retrain(
     config = history.config
     space = get_space(config["space"])
     options = {k: v for k, v in config.get("evaluator_options", {}).items() if k in CARRIED_OPTIONS}
-    options["jobs"] = jobs
     if epochs is not None:
         options["epochs"] = epochs
     trainer = make_evaluator("train", space=space, sources={"acc": "acc"}, state_dir=None, options=options, seed=config["seed"])
@@ -68,12 +68,13 @@ def retrain(
         else:
             seed = np.random.SeedSequence(config["seed"], spawn_key=(RETRAIN_STREAM, uids[arch]))
             pending.append((rank, estimates, Candidate(uids[arch], space.decode(arch), arch, seed)))
-    results = trainer.test_accuracy([c for _, _, c in pending])
     bar = tqdm(total=len(chosen), initial=len(chosen) - len(pending), unit="arch", desc="retrain", disable=not progress, leave=False)
-    for (rank, estimates, candidate), (test_acc, seconds) in zip(pending, results):
-        rows[rank] = [str(rank), candidate.arch, *estimates, format_value(test_acc), epochs_used, f"{seconds:.1f}"]
-        _write(run_dir, header, [rows[r] for r in sorted(rows)])
-        bar.update(1)
+    with Parallelism(jobs=jobs).open() as executor:
+        results = executor.evaluate(trainer.retraining(), [c for _, _, c in pending])
+        for (rank, estimates, candidate), result in zip(pending, results):
+            rows[rank] = [str(rank), candidate.arch, *estimates, format_value(result.metrics["acc"]), epochs_used, f"{result.seconds:.1f}"]
+            _write(run_dir, header, [rows[r] for r in sorted(rows)])
+            bar.update(1)
     bar.close()
     table = Table(header, [rows[r] for r in sorted(rows)])
     _write(run_dir, header, table.rows)

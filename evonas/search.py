@@ -22,6 +22,7 @@ from evonas.errors import CheckpointError, ConfigError, SpaceExhaustedError
 from evonas.evaluators import Candidate, Evaluation, Evaluator, make_evaluator
 from evonas.genotype import Genotype, Individual
 from evonas.objectives import Objective, metric_sources, parse_constraint, parse_objectives, total_violation
+from evonas.parallel import Executor, InProcessExecutor
 from evonas.populations.manager import NSGA2Options, Offspring, PopulationManager
 from evonas.populations.screening import ScreenOptions
 from evonas.spaces import get_space
@@ -95,6 +96,8 @@ class RunConfig:
         # a run written before local search and the predictor existed resumes as it ran: without them
         values["search"] = NSGA2Options(**{"local_search": 0.0, "predictor_pool": 1.0, **values.get("search", {})})
         values["screen"] = ScreenOptions(**values["screen"]) if values.get("screen") else None
+        # how a run executes is no longer part of it: the train evaluator's own jobs and backend are dropped
+        values["evaluator_options"] = {k: v for k, v in values.get("evaluator_options", {}).items() if k not in ("jobs", "backend")}
         return cls(**values)
 
 
@@ -116,11 +119,15 @@ class Search:
     """One run of the population manager against an evaluator, checkpointed in a `RunStore`.
 
     Build it with `Search.start` (new run directory) or `Search.resume` (existing one), then `run`.
+    Each generation's candidates are evaluated through ``executor`` (`evonas.parallel`; in this
+    process by default), which is how the run executes, not what it computes: a run may resume on
+    another one.
     """
 
-    def __init__(self, config: RunConfig, store: RunStore, evaluator: Evaluator) -> None:
+    def __init__(self, config: RunConfig, store: RunStore, evaluator: Evaluator, executor: Executor | None = None) -> None:
         self.config = config
         self.store = store
+        self.executor = executor or InProcessExecutor()
         self.space = get_space(config.space)
         self.objectives: tuple[Objective, ...] = parse_objectives(config.objectives)
         self.constraints = tuple(parse_constraint(c) for c in config.constraints)
@@ -154,7 +161,9 @@ class Search:
         )
 
     @classmethod
-    def start(cls, config: RunConfig, run_dir: Path, *, warn: Callable[[str], None] | None = None) -> Search:
+    def start(
+        cls, config: RunConfig, run_dir: Path, *, warn: Callable[[str], None] | None = None, executor: Executor | None = None
+    ) -> Search:
         """A new run in ``run_dir``, locked; the evaluator is checked before anything is written.
 
         A directory that already holds a run of exactly this configuration (one stopped before its
@@ -164,7 +173,7 @@ class Search:
         if is_run_dir(run_dir) and RunStore(run_dir).holds(config.to_json()):
             if warn:
                 warn(f"{run_dir} already holds this run; continuing it")
-            return cls.resume(run_dir, warn=warn)
+            return cls.resume(run_dir, warn=warn, executor=executor)
         evaluator = cls.evaluator_for(config, run_dir / "evaluator")
         if config.screen is not None:
             from evonas.measure.meter import network_options
@@ -172,7 +181,7 @@ class Search:
             network_options(get_space(config.space), config.screen.widths, {})
         names = list(metric_sources(parse_objectives(config.objectives), [parse_constraint(c) for c in config.constraints]))
         store = RunStore.create(run_dir, config.to_json(), names, evaluator.inputs())
-        return cls(config, store, evaluator)
+        return cls(config, store, evaluator, executor)
 
     @classmethod
     def resume(
@@ -182,6 +191,7 @@ class Search:
         generations: int | None = None,
         evaluations: int | None = None,
         warn: Callable[[str], None] | None = None,
+        executor: Executor | None = None,
     ) -> Search:
         """Continues the run in ``run_dir`` from its newest intact generation, locked.
 
@@ -193,13 +203,16 @@ class Search:
         store = RunStore.open(run_dir)
         store.lock()
         try:
-            return cls._resume(store, generations, evaluations, warn)
+            return cls._resume(store, generations, evaluations, warn, executor)
         except BaseException:
             store.close()
             raise
 
     @classmethod
-    def _resume(cls, store: RunStore, generations: int | None, evaluations: int | None, warn: Callable[[str], None] | None) -> Search:
+    def _resume(
+        cls, store: RunStore, generations: int | None, evaluations: int | None, warn: Callable[[str], None] | None,
+        executor: Executor | None,
+    ) -> Search:
         raw = store.read_config()
         store.check_config(raw)
         try:
@@ -225,7 +238,7 @@ class Search:
                     "a run cannot be shortened (run.json is unchanged)"
                 )
             config = dataclasses.replace(config, generations=generations, evaluations=evaluations)
-        search = cls(config, store, evaluator)
+        search = cls(config, store, evaluator, executor)
         search._restore(point)
         if generations is not None or evaluations is not None:
             store.update_config({"generations": config.generations, "evaluations": config.evaluations})
@@ -366,7 +379,7 @@ class Search:
             for i, child in enumerate(offspring)
         ]
         pending = [c for c in candidates if (c.uid, c.arch) not in self._replay]
-        results = self.evaluator.evaluate(pending)
+        results = self.executor.evaluate(self.evaluator, pending)
         for child, candidate in zip(offspring, candidates):
             row = self._replay.pop((candidate.uid, candidate.arch), None)
             if row is not None:
@@ -374,10 +387,7 @@ class Search:
             else:
                 started = time.perf_counter()
                 evaluation = next(results)
-                elapsed = time.perf_counter() - started
-                self.evaluator_seconds += elapsed
-                if not evaluation.seconds:
-                    evaluation = dataclasses.replace(evaluation, seconds=elapsed)
+                self.evaluator_seconds += time.perf_counter() - started
             individual = Individual(
                 uid=candidate.uid,
                 genotype=candidate.genotype,

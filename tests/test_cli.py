@@ -214,24 +214,23 @@ def test_resume_honours_a_new_evaluation_budget(table, tmp_path, capsys):
 
 
 def test_an_error_during_a_run_is_an_error_not_a_warning_and_the_run_resumes(table, tmp_path, capsys, monkeypatch):
-    from evonas.errors import TableError
-    from evonas.evaluators.table import TableEvaluator
+    # An evaluation's own exception is recorded as a failed row (tests/test_parallel.py); an error of the
+    # run itself, here a checkpoint that cannot be written, must stop it with exit 2.
+    from evonas.checkpoint import RunStore
+    from evonas.errors import CheckpointError
 
     assert run_cli(evolve_args(table, tmp_path / "whole"), capsys)[0] == 0
-    original = TableEvaluator.evaluate
-    done = []
+    original = RunStore.write_generation
 
-    def failing(self, candidates):
-        for result in original(self, candidates):
-            done.append(result)
-            if len(done) == 25:
-                raise TableError("the table's disk went away")
-            yield result
+    def failing(self, generation, payload):
+        if generation == 2:
+            raise CheckpointError("the run's disk went away")
+        return original(self, generation, payload)
 
-    monkeypatch.setattr(TableEvaluator, "evaluate", failing)
+    monkeypatch.setattr(RunStore, "write_generation", failing)
     code, out, err = run_cli(evolve_args(table, tmp_path / "cut"), capsys)
-    assert code == 2 and err == "evonas: error: the table's disk went away\n" and out == ""
-    monkeypatch.setattr(TableEvaluator, "evaluate", original)
+    assert code == 2 and err == "evonas: error: the run's disk went away\n" and out == ""
+    monkeypatch.setattr(RunStore, "write_generation", original)
     assert run_cli(["resume", str(tmp_path / "cut"), "--quiet"], capsys)[0] == 0
     assert (tmp_path / "cut" / "front.csv").read_bytes() == (tmp_path / "whole" / "front.csv").read_bytes()
 

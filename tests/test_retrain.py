@@ -21,20 +21,20 @@ def table_run(synthetic_table, tmp_path):
 
 def test_retrain_trains_the_best_of_the_front_and_records_test_accuracy(table_run, monkeypatch):
     calls = []
-    original = train_module.train_candidate
+    original = train_module.TrainEvaluator._trained_accuracy
 
-    def recording(task):
-        calls.append(task)
-        return original(task)
+    def recording(trainer, candidate):
+        calls.append(trainer)
+        return original(trainer, candidate)
 
-    monkeypatch.setattr(train_module, "train_candidate", recording)
+    monkeypatch.setattr(train_module.TrainEvaluator, "_trained_accuracy", recording)
     table = retrain(table_run, top=2, epochs=1)
     front = front_table(RunHistory.load(table_run))
     assert [row[1] for row in table.rows] == [row[0] for row in front.rows[:2]]
     assert table.header == ["rank", "arch", "search_acc", "search_params", "test_acc", "epochs", "seconds"]
     assert all(0 <= float(row[4]) <= 100 and row[5] == "1" for row in table.rows)
     assert [row[2] for row in table.rows] == [row[1] for row in front.rows[:2]]  # the search's estimate beside it
-    assert all(task.final and task.training.epochs == 1 for task in calls) and len(calls) == 2
+    assert all(trainer.final and trainer.training.epochs == 1 for trainer in calls) and len(calls) == 2
     assert read_retrain(table_run).rows == table.rows
     shown = with_test_accuracy(front, read_retrain(table_run))
     assert shown.header[-1] == "test_acc" and shown.rows[0][-1] == f"{float(table.rows[0][4]):.6g}" and shown.rows[-1][-1] == ""
@@ -43,8 +43,8 @@ def test_retrain_trains_the_best_of_the_front_and_records_test_accuracy(table_ru
 def test_a_second_call_only_trains_what_is_missing_and_repeats_exactly(table_run, monkeypatch):
     first = retrain(table_run, top=1, epochs=1)
     calls = []
-    original = train_module.train_candidate
-    monkeypatch.setattr(train_module, "train_candidate", lambda task: calls.append(task) or original(task))
+    original = train_module.TrainEvaluator._trained_accuracy
+    monkeypatch.setattr(train_module.TrainEvaluator, "_trained_accuracy", lambda trainer, c: calls.append(c) or original(trainer, c))
     second = retrain(table_run, top=2, epochs=1)
     assert len(calls) == 1 and second.rows[0] == first.rows[0]
     (table_run / "retrain.csv").unlink()

@@ -66,33 +66,31 @@ def test_resume_after_a_completed_generation_equals_an_uninterrupted_run(table, 
     assert outputs(tmp_path / "whole") == outputs(tmp_path / "cut")
 
 
-class Crash(Exception):
-    pass
+class Crash(BaseException):
+    """A crash of the main process (an evaluation's own exception is recorded as a failure instead)."""
 
 
 def test_crash_inside_a_generation_reuses_its_logged_evaluations(table, tmp_path, monkeypatch):
     Search.start(config(table), tmp_path / "whole").run()
-    original = TableEvaluator.evaluate
+    original = TableEvaluator.evaluate_one
     calls = {"n": 0}
 
-    def crashing(self, candidates):
-        for result in original(self, candidates):
-            calls["n"] += 1
-            if calls["n"] == 12 * 4 + 5:  # 5 evaluations into generation 4
-                raise Crash
-            yield result
+    def crashing(self, candidate):
+        calls["n"] += 1
+        if calls["n"] == 12 * 4 + 5:  # 5 evaluations into generation 4
+            raise Crash
+        return original(self, candidate)
 
-    monkeypatch.setattr(TableEvaluator, "evaluate", crashing)
+    monkeypatch.setattr(TableEvaluator, "evaluate_one", crashing)
     with pytest.raises(Crash), Search.start(config(table), tmp_path / "cut") as crashing_search:
         crashing_search.run()
     counted = {"n": 0}
 
-    def counting(self, candidates):
-        for result in original(self, candidates):
-            counted["n"] += 1
-            yield result
+    def counting(self, candidate):
+        counted["n"] += 1
+        return original(self, candidate)
 
-    monkeypatch.setattr(TableEvaluator, "evaluate", counting)
+    monkeypatch.setattr(TableEvaluator, "evaluate_one", counting)
     Search.resume(tmp_path / "cut").run()
     assert counted["n"] == 12 * 9 - 12 * 4 - 4  # the 4 logged rows of generation 4 are not evaluated again
     assert outputs(tmp_path / "whole") == outputs(tmp_path / "cut")
@@ -164,9 +162,9 @@ class SeedingTableEvaluator(TableEvaluator):
     def seeds(self):
         return list(self.proposals)
 
-    def evaluate(self, candidates):
-        self.seen.extend(candidates)
-        return super().evaluate(candidates)
+    def evaluate_one(self, candidate):
+        self.seen.append(candidate)
+        return super().evaluate_one(candidate)
 
     def survived(self, generation, population, next_uid):
         self.survivors.append((generation, [ind.uid for ind in population], next_uid))

@@ -55,10 +55,10 @@ class Evaluator(abc.ABC):
     """Measures the metrics a search needs.
 
     The search calls, in this order: `prepare` once before the first evaluation; `seeds` once, for
-    generation 0; then per generation `evaluate` on the new candidates and, once the generation is
-    checkpointed, `survived` with the population that survived it. On resume, `survived` is called
-    first with the restored population, so an evaluator that keeps per-individual state (live
-    networks) knows which of it is still needed.
+    generation 0; then per generation `evaluate_one` on each new candidate (perhaps in worker
+    processes) and, once the generation is checkpointed, `survived` with the population that
+    survived it. On resume, `survived` is called first with the restored population, so an
+    evaluator that keeps per-individual state (live networks) knows which of it is still needed.
 
     Args:
         space: the search space of the candidates.
@@ -75,6 +75,9 @@ class Evaluator(abc.ABC):
     description: ClassVar[str]
     # Keyword arguments of ``space.build`` for the networks this evaluator measures; None if it builds none.
     build_options: dict[str, Any] | None = None
+    # True for an evaluator whose evaluations cost less than sending them to a worker (a table lookup): every
+    # executor of `evonas.parallel` evaluates it in the search's own process.
+    in_process: ClassVar[bool] = False
 
     def __init__(self, *, space: SearchSpace, sources: Mapping[str, str], state_dir: Path | None = None, seed: int = 0) -> None:
         self.space = space
@@ -102,11 +105,20 @@ class Evaluator(abc.ABC):
         for candidate in candidates:
             yield self.evaluate_one(candidate)
 
+    @abc.abstractmethod
     def evaluate_one(self, candidate: Candidate) -> Evaluation:
         """Measures one candidate. Depends only on the evaluator's state and the candidate (its own
         seed, its parents' state kept in ``state_dir``), never on other candidates of the generation,
-        so candidates can be measured in any order, in other processes."""
-        raise NotImplementedError(f"{type(self).__name__} implements neither evaluate nor evaluate_one")
+        so candidates can be measured in any order, in other processes.
+
+        The search runs it through `evonas.parallel`: the evaluator, pickled after `prepare`, is
+        measured with in worker processes (perhaps on other machines, which then need ``state_dir``
+        on a shared file system); what `evaluate_one` changes in the evaluator stays in the worker.
+        A raised exception or a non-finite metric is a failed evaluation (tried once more)."""
+
+    def on_worker(self) -> None:
+        """Called in a worker process once the evaluator has been unpickled there (to fix torch's
+        thread count, say). Nothing by default."""
 
     def survived(self, generation: int, population: Sequence[Individual], next_uid: int) -> None:
         """Hears which individuals survived ``generation`` (after its checkpoint is on disk).

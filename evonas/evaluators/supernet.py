@@ -22,7 +22,7 @@ import io
 import json
 import math
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +136,7 @@ class SupernetEvaluator(Evaluator):
     ) -> None:
         super().__init__(space=space, sources=sources, state_dir=state_dir, seed=seed)
         use_threads(threads)
+        self.threads = threads
         self.accuracy_names, network_metrics = check_metrics(self.name, self.sources)
         self.training = TrainingOptions(
             epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, momentum=momentum,
@@ -231,6 +232,7 @@ class SupernetEvaluator(Evaluator):
         if own is not None and not own.is_file():
             self.state_dir.mkdir(parents=True, exist_ok=True)
             save_tensors(own, self.reused)
+        self.reused = None  # loaded: the checkpoint (optimiser state and all) need not travel to workers
 
     def _train(self, progress: bool) -> None:
         from tqdm.auto import tqdm
@@ -293,20 +295,22 @@ class SupernetEvaluator(Evaluator):
         return result
 
     # -- evaluating --------------------------------------------------------------------------
-    def evaluate(self, candidates: Sequence[Candidate]) -> Iterator[Evaluation]:
+    def on_worker(self) -> None:
+        use_threads(self.threads)
+
+    def evaluate_one(self, candidate: Candidate) -> Evaluation:
         if not self.trained:
             self.prepare(progress=False)
-        for candidate in candidates:
-            started = time.perf_counter()
-            metrics: dict[str, float] = {}
-            if self.accuracy_names:
-                self._calibrate(candidate.genotype)
-                value = accuracy(self.supernet, self.data.x_val, self.data.y_val)
-                metrics.update(dict.fromkeys(self.accuracy_names, value))
-            measured = self.meter.measure(candidate.genotype)
-            metrics.update({name: measured[source] for name, source in self.sources.items() if source in measured})
-            status = "ok" if all(math.isfinite(v) for v in metrics.values()) else "failed"
-            yield Evaluation(metrics, status=status, seconds=time.perf_counter() - started)
+        started = time.perf_counter()
+        metrics: dict[str, float] = {}
+        if self.accuracy_names:
+            self._calibrate(candidate.genotype)
+            value = accuracy(self.supernet, self.data.x_val, self.data.y_val)
+            metrics.update(dict.fromkeys(self.accuracy_names, value))
+        measured = self.meter.measure(candidate.genotype)
+        metrics.update({name: measured[source] for name, source in self.sources.items() if source in measured})
+        status = "ok" if all(math.isfinite(v) for v in metrics.values()) else "failed"
+        return Evaluation(metrics, status=status, seconds=time.perf_counter() - started)
 
     def _calibrate(self, genotype: Genotype) -> None:
         """Selects ``genotype``'s path and recomputes its BatchNorm statistics on the fixed calibration batches."""

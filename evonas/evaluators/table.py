@@ -87,6 +87,7 @@ class TableEvaluator(Evaluator):
 
     name = "table"
     description = "look architectures up in a benchmark table (--table CSV); objectives map to columns"
+    in_process = True  # a lookup takes microseconds, a round trip to a worker a millisecond
 
     def __init__(
         self, *, space: SearchSpace, sources: Mapping[str, str], state_dir: Path | None = None, seed: int = 0, table: str | None = None
@@ -107,7 +108,6 @@ class TableEvaluator(Evaluator):
     def inputs(self) -> dict[str, Path | str]:
         return {"table": self.table}
 
-    def evaluate(self, candidates: Sequence[Candidate]) -> Iterator[Evaluation]:
-        for candidate in candidates:
-            by_column = dict(zip(self.columns, self.rows[candidate.arch]))
-            yield Evaluation({name: by_column[source] for name, source in self.sources.items()})
+    def evaluate_one(self, candidate: Candidate) -> Evaluation:
+        by_column = dict(zip(self.columns, self.rows[candidate.arch]))
+        return Evaluation({name: by_column[source] for name, source in self.sources.items()})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 from evonas.data import data_input, load_dataset
@@ -66,6 +66,7 @@ class ZeroCostEvaluator(Evaluator):
         if batch_size < 2:
             raise ConfigError(f"--batch-size must be at least 2, got {batch_size}")
         use_threads(threads)
+        self.threads = threads
         dataset = load_dataset(data, seed=seed)
         self.data_source = data
         shape = {"num_classes": dataset.num_classes, "in_channels": dataset.in_channels, "image_size": dataset.image_size}
@@ -82,8 +83,10 @@ class ZeroCostEvaluator(Evaluator):
     def inputs(self) -> dict[str, Path | str]:
         return {"data": data_input(self.data_source)}
 
-    def evaluate(self, candidates: Sequence[Candidate]) -> Iterator[Evaluation]:
-        for candidate in candidates:
-            measured = {**self.meter.measure(candidate.genotype), **self.scorer.scores(candidate.genotype, candidate.seed, [self.proxy])}
-            metrics = {name: measured[source] for name, source in self.sources.items()}
-            yield Evaluation(metrics, status="ok" if all(math.isfinite(v) for v in metrics.values()) else "failed")
+    def on_worker(self) -> None:
+        use_threads(self.threads)
+
+    def evaluate_one(self, candidate: Candidate) -> Evaluation:
+        measured = {**self.meter.measure(candidate.genotype), **self.scorer.scores(candidate.genotype, candidate.seed, [self.proxy])}
+        metrics = {name: measured[source] for name, source in self.sources.items()}
+        return Evaluation(metrics, status="ok" if all(math.isfinite(v) for v in metrics.values()) else "failed")
