@@ -16,6 +16,8 @@ from evonas.spaces.base import SearchSpace
 if TYPE_CHECKING:
     import torch
 
+    from evonas.objectives import Constraint
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -75,6 +77,9 @@ class Evaluator(abc.ABC):
     description: ClassVar[str]
     # Keyword arguments of ``space.build`` for the networks this evaluator measures; None if it builds none.
     build_options: dict[str, Any] | None = None
+    # The run's constraints, set by `make_evaluator` after construction: an evaluator that trains keeps
+    # paths outside them out of its training (the search still judges every candidate against them).
+    constraints: tuple[Constraint, ...] = ()
 
     def __init__(self, *, space: SearchSpace, sources: Mapping[str, str], state_dir: Path | None = None, seed: int = 0) -> None:
         self.space = space
