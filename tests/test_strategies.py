@@ -215,3 +215,28 @@ def test_the_seeds_are_the_final_pool_and_population_best_first(trained):
         assert 0 < len(seeds) <= size and len(set(seeds)) == len(seeds)
         scores = [ev._score(g) for g in seeds]
         assert scores == sorted(scores, reverse=True)  # rescored at the last step, with the final weights
+        reuse = make_evaluator("supernet", space=SPACE, sources={"acc": "acc"}, state_dir=None, options={"supernet": str(trained[name])})
+        assert reuse.strategy_name == name and reuse.seeds() == seeds  # a reused supernet brings its seeds along
+
+
+@pytest.mark.parametrize("name", ["spos", "greedy", "eps"])
+def test_every_strategy_trains_an_nb201_supernet_on_a_users_npz(name, tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(120, 3, 8, 8), dtype=np.uint8)
+    y = np.arange(120) % 3
+    x[y == 1, 0] = 255  # classes a network can tell apart
+    np.savez(tmp_path / "mine.npz", x=x, y=y)
+    options = {"population": 4, "interval": 2, "tournament": 2} if name == "eps" else SMALL_OPTIONS.get(name)
+    ev = make_evaluator("supernet", space=get_space("nb201"), sources={"acc": "acc"}, state_dir=tmp_path / "evaluator",
+                        options={"data": str(tmp_path / "mine.npz"), "epochs": 2, "batch_size": 16, "calibration_batches": 1,
+                                 "scoring_images": 16, "widths": {"channels": 4}, "strategy": name,
+                                 **({"strategy_options": options} if options else {})})
+    ev.prepare(progress=False)
+    assert ev.data.in_channels == 3 and ev.data.num_classes == 3
+    assert len(ev.seeds()) == {"spos": 0, "greedy": 5, "eps": 4}[name] or (name == "greedy" and 0 < len(ev.seeds()) <= 5)
+    genotype = get_space("nb201").sample(np.random.default_rng(1))
+    from evonas.evaluators import Candidate
+
+    evaluation = next(iter(ev.evaluate([Candidate(0, genotype, get_space("nb201").encode(genotype), np.random.SeedSequence(0))])))
+    assert 0 <= evaluation.metrics["acc"] <= 100 and evaluation.status == "ok"
+    assert torch.load(tmp_path / "evaluator" / "supernet.pt", weights_only=True)["complete"]

@@ -190,6 +190,7 @@ class SupernetEvaluator(Evaluator):
         kept[held_out] = False
         self.x_train, self.y_train = self.data.x_train[kept], self.data.y_train[kept]
         self.scoring = (self.data.x_train[held_out], self.data.y_train[held_out])
+        self._limits_meter: NetworkMeter | None = None  # the constrained metrics, for `_admissible`
         self._measured: dict[Genotype, dict[str, float]] = {}
         self.trained = False
 
@@ -333,12 +334,16 @@ class SupernetEvaluator(Evaluator):
         return -float(loss)
 
     def _admissible(self, genotype: Genotype) -> bool:
-        """Whether ``genotype`` satisfies the run's constraints on network metrics (measured once per path)."""
+        """Whether ``genotype`` satisfies the run's constraints on network metrics (measured once per path,
+        only the constrained metrics: a latency limit needs the lookup table alone, no network built)."""
         limits = [c for c in self.constraints if self.sources.get(c.metric) in NETWORK_METRICS]
         if not limits:
             return True
+        if self._limits_meter is None:
+            metrics = list(dict.fromkeys(self.sources[c.metric] for c in limits))
+            self._limits_meter = NetworkMeter(self.space, self.build_options, metrics, self.state_dir)
         if genotype not in self._measured:
-            self._measured[genotype] = self.meter.measure(genotype)
+            self._measured[genotype] = self._limits_meter.measure(genotype)
         return all(c.violation(self._measured[genotype][self.sources[c.metric]]) == 0 for c in limits)
 
     def seeds(self) -> list[Genotype]:
