@@ -69,6 +69,9 @@ class GroundTruth:
         settings = {"space": args.space, "data": args.data, "train_epochs": args.train_epochs, "seed": args.seed,
                     "archs": [space.encode(g) for g in genotypes]}
         cached = json.loads(args.truth.read_text()) if args.truth and args.truth.is_file() else None
+        while args.truth_wait and cached and len(cached["runs"][1]) < len(genotypes):
+            time.sleep(30)  # another process is still computing it
+            cached = json.loads(args.truth.read_text())
         if cached and cached["settings"] != settings:
             raise SystemExit(f"{args.truth} holds a ground truth made with other settings")
         self.document = cached or {"command": " ".join(sys.argv), "settings": settings, "runs": [[], []], "seconds": []}
@@ -87,19 +90,20 @@ class GroundTruth:
         if self.args.truth:
             atomic_write(self.args.truth, json.dumps(self.document, indent=1) + "\n")
 
+    def add(self, archs: list[str]) -> None:
+        """Trains the architectures not known yet (two seeds each, ``--jobs`` at once)."""
+        new = [arch for arch in dict.fromkeys(archs) if arch not in self.mean and arch not in self.document["extra"]]
+        runs = []
+        for stream in (self.args.seed, self.args.seed + 1):
+            batch = [Candidate(arch_uid(a), self.space.decode(a), a, np.random.SeedSequence(stream, spawn_key=(1, arch_uid(a)))) for a in new]
+            runs.append([e.metrics["acc"] for e in self.trainer.evaluate(batch)])
+        for arch, a, b in zip(new, *runs):
+            self.document["extra"][arch] = [a, b]
+        self._save()
+
     def accuracy(self, arch: str) -> float:
-        """The mean stand-alone accuracy of ``arch``, trained now (two seeds) if it is not known yet."""
-        if arch in self.mean:
-            return float(self.mean[arch])
-        if arch not in self.document["extra"]:
-            genotype = self.space.decode(arch)
-            runs = []
-            for stream in (self.args.seed, self.args.seed + 1):
-                candidate = Candidate(arch_uid(arch), genotype, arch, np.random.SeedSequence(stream, spawn_key=(1, arch_uid(arch))))
-                runs.append(next(iter(self.trainer.evaluate([candidate]))).metrics["acc"])
-            self.document["extra"][arch] = runs
-            self._save()
-        return float(np.mean(self.document["extra"][arch]))
+        """The mean stand-alone accuracy of ``arch`` (`add` it first if it is not among the sample)."""
+        return float(self.mean[arch] if arch in self.mean else np.mean(self.document["extra"][arch]))
 
 
 def supernet_options(args, strategy: str, epochs: int) -> dict:
@@ -168,6 +172,7 @@ def main() -> None:
     parser.add_argument("--search-generations", type=int, default=9)
     parser.add_argument("--truth", type=Path, help="JSON file keeping the stand-alone accuracies (written as they come)")
     parser.add_argument("--truth-only", action="store_true", help="compute (or finish) the ground truth and stop")
+    parser.add_argument("--truth-wait", action="store_true", help="wait while another process finishes the ground truth")
     parser.add_argument("--work-dir", type=Path, default=Path("checkpoints/supernet_ranking"))
     args = parser.parse_args()
 
@@ -175,11 +180,18 @@ def main() -> None:
     genotypes = distinct_sample(space, args.archs, args.sample_seed)
     strategies = [] if args.truth_only else args.strategy.split(",")
     # The supernets and searches first: they need no ground truth (so it may still be computed elsewhere).
-    per_epoch = {s: probe_seconds_per_epoch(args, space, s) for s in dict.fromkeys(["spos", *strategies])} if strategies else {}
-    budget = per_epoch["spos"] * args.supernet_epochs if strategies else 0.0
+    probes = args.work_dir / "probes.json"  # CPU seconds per epoch of each strategy, measured once
+    per_epoch = json.loads(probes.read_text()) if probes.is_file() else {}
+    for strategy in dict.fromkeys(["spos", *strategies]):
+        if strategy not in per_epoch and not (args.work_dir / strategy / "seconds.json").is_file():
+            per_epoch[strategy] = probe_seconds_per_epoch(args, space, strategy)
+            args.work_dir.mkdir(parents=True, exist_ok=True)
+            probes.write_text(json.dumps(per_epoch))
+    budget = per_epoch.get("spos", 0.0) * args.supernet_epochs
     measured = []
     for strategy in strategies:
-        epochs = max(1, round(budget / per_epoch[strategy]))
+        trained = args.work_dir / strategy / "seconds.json"
+        epochs = json.loads(trained.read_text())["epochs"] if trained.is_file() else max(1, round(budget / per_epoch[strategy]))
         evaluator, seconds = train_supernet(args, space, strategy, epochs)
         inherited = [e.metrics["acc"] for e in evaluator.evaluate(candidates(space, genotypes, args.seed))]
         returned = [search_best(args, strategy, int(s)) for s in args.search_seeds.split(",")]
@@ -196,19 +208,20 @@ def main() -> None:
           f"{np.mean(truth.document['seconds']):.1f} s per training")
     if args.truth_only:
         return
+    truth.add([arch for *_, returned in measured for arch in returned])
     rows = []
     for strategy, seconds, inherited, returned in measured:
         accuracies = [truth.accuracy(arch) for arch in returned]
-        rows.append((strategy, seconds, per_epoch[strategy], kendalltau(inherited, mean)[0], top_tau(inherited, mean), returned, accuracies))
+        rows.append((strategy, seconds, kendalltau(inherited, mean)[0], top_tau(inherited, mean), returned, accuracies))
 
-    print(f"\nequal supernet training CPU time: {budget:.0f} s predicted (SPOS {args.supernet_epochs} epochs); "
+    print(f"\nequal supernet training CPU time (SPOS {args.supernet_epochs} epochs; the others' epochs from one-epoch probes); "
           f"searches: accuracy alone, population {args.search_population}, {args.search_generations} generations, seeds {args.search_seeds}")
-    print("| strategy | epochs | training CPU s / wall s | probe CPU s per epoch | Kendall tau, all | Kendall tau, top 20% "
+    print("| strategy | epochs | training CPU s / wall s | Kendall tau, all | Kendall tau, top 20% "
           "| returned architectures (stand-alone %) | median stand-alone % of the returned |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for strategy, seconds, probe, tau, tau_top, returned, accuracies in rows:
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for strategy, seconds, tau, tau_top, returned, accuracies in rows:
         found = ", ".join(f"{arch} ({acc:.1f})" for arch, acc in zip(returned, accuracies))
-        print(f"| {strategy} | {seconds['epochs']} | {seconds['cpu']:.0f} / {seconds['wall']:.0f} | {probe:.1f} | {tau:.3f} | {tau_top:.3f} "
+        print(f"| {strategy} | {seconds['epochs']} | {seconds['cpu']:.0f} / {seconds['wall']:.0f} | {tau:.3f} | {tau_top:.3f} "
               f"| {found} | {np.median(accuracies):.1f} |")
     best = max(mean)
     print(f"\nbest of the {len(genotypes)} sampled architectures: {best:.1f} %")
