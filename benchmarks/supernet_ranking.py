@@ -182,8 +182,9 @@ def main() -> None:
     # The supernets and searches first: they need no ground truth (so it may still be computed elsewhere).
     probes = args.work_dir / "probes.json"  # CPU seconds per epoch of each strategy, measured once
     per_epoch = json.loads(probes.read_text()) if probes.is_file() else {}
-    for strategy in dict.fromkeys(["spos", *strategies]):
-        if strategy not in per_epoch and not (args.work_dir / strategy / "seconds.json").is_file():
+    untrained = [s for s in strategies if not (args.work_dir / s / "seconds.json").is_file()]
+    for strategy in dict.fromkeys(["spos", *untrained] if untrained else []):
+        if strategy not in per_epoch:
             per_epoch[strategy] = probe_seconds_per_epoch(args, space, strategy)
             args.work_dir.mkdir(parents=True, exist_ok=True)
             probes.write_text(json.dumps(per_epoch))
