@@ -263,3 +263,18 @@ def test_strategy_options_reach_the_run_and_the_strategy_seeds_generation_0(stra
 def test_bad_strategy_options_are_one_line_and_exit_2(extra, message, tmp_path, capsys):
     code, _, err = run_cli(["evolve", *extra, "--data", "digits", "--run-dir", str(tmp_path / "run"), "--quiet"], capsys)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_evolve_help_lists_the_registries(capsys):
+    from evonas.evaluators import EVALUATORS
+    from evonas.evaluators.strategies import STRATEGIES
+    from evonas.operators import CROSSOVERS, MUTATIONS
+    from evonas.spaces import SPACES
+
+    code, out, _ = run_cli(["evolve", "--help"], capsys)
+    flat = " ".join(out.split())
+    assert code == 0
+    for option, registry in (("--strategy", STRATEGIES), ("--evaluator", EVALUATORS), ("--space", SPACES),
+                             ("--mutation", MUTATIONS), ("--crossover", CROSSOVERS)):
+        assert ", ".join(registry) in flat.split(option, 1)[1], option
+    assert "greedy: m, k, pool, pool_prob" in flat
