@@ -14,7 +14,8 @@ sampled ones, and the median of its stand-alone accuracy over the searches is re
     python benchmarks/supernet_ranking.py --strategy spos,greedy,eps --archs 60 --train-epochs 8 --truth benchmarks/supernet_truth.json
 
 ``--truth-only`` computes (or finishes) the ground truth and stops. Supernets and searches are kept
-in ``--work-dir``; a supernet already trained there is reused, with its recorded seconds.
+in ``--work-dir`` with the probes' figures; a supernet already trained there is reused, with its recorded seconds
+and epochs.
 """
 
 from __future__ import annotations
@@ -159,11 +160,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--space", default="macro")
     parser.add_argument("--data", default="cluttered-digits")
-    parser.add_argument("--archs", type=int, default=60)
+    parser.add_argument("--archs", type=int, default=30)
     parser.add_argument("--sample-seed", type=int, default=2026)
     parser.add_argument("--strategy", default="spos", help="comma list of training strategies to compare")
     parser.add_argument("--supernet-epochs", type=int, default=60, help="SPOS's epochs; the others get the same CPU time")
-    parser.add_argument("--train-epochs", type=int, default=8)
+    parser.add_argument("--train-epochs", type=int, default=10)
     parser.add_argument("--supernet-options", default="{}", help="more supernet evaluator options as JSON")
     parser.add_argument("--jobs", type=int, default=1, help="stand-alone trainings at once")
     parser.add_argument("--seed", type=int, default=0, help="the run seed (data split, supernet)")
@@ -194,7 +195,9 @@ def main() -> None:
         trained = args.work_dir / strategy / "seconds.json"
         epochs = json.loads(trained.read_text())["epochs"] if trained.is_file() else max(1, round(budget / per_epoch[strategy]))
         evaluator, seconds = train_supernet(args, space, strategy, epochs)
+        started = time.perf_counter()
         inherited = [e.metrics["acc"] for e in evaluator.evaluate(candidates(space, genotypes, args.seed))]
+        seconds = {**seconds, "per_candidate": (time.perf_counter() - started) / len(genotypes)}
         returned = [search_best(args, strategy, int(s)) for s in args.search_seeds.split(",")]
         measured.append((strategy, seconds, inherited, returned))
         print(f"{strategy}: {seconds}, returned {returned}", flush=True)
@@ -213,16 +216,17 @@ def main() -> None:
     rows = []
     for strategy, seconds, inherited, returned in measured:
         accuracies = [truth.accuracy(arch) for arch in returned]
-        rows.append((strategy, seconds, kendalltau(inherited, mean)[0], top_tau(inherited, mean), returned, accuracies))
+        rows.append((strategy, seconds, kendalltau(inherited, mean)[0], spearmanr(inherited, mean)[0], top_tau(inherited, mean), returned, accuracies))
 
     print(f"\nequal supernet training CPU time (SPOS {args.supernet_epochs} epochs; the others' epochs from one-epoch probes); "
           f"searches: accuracy alone, population {args.search_population}, {args.search_generations} generations, seeds {args.search_seeds}")
-    print("| strategy | epochs | training CPU s / wall s | Kendall tau, all | Kendall tau, top 20% "
-          "| returned architectures (stand-alone %) | median stand-alone % of the returned |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for strategy, seconds, tau, tau_top, returned, accuracies in rows:
+    print("| strategy | epochs | training CPU s / wall s | inherited-weight s per candidate | Kendall tau / Spearman, all "
+          "| Kendall tau, top 20% | returned architectures (stand-alone %) | median stand-alone % of the returned |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for strategy, seconds, tau, rho, tau_top, returned, accuracies in rows:
         found = ", ".join(f"{arch} ({acc:.1f})" for arch, acc in zip(returned, accuracies))
-        print(f"| {strategy} | {seconds['epochs']} | {seconds['cpu']:.0f} / {seconds['wall']:.0f} | {tau:.3f} | {tau_top:.3f} "
+        print(f"| {strategy} | {seconds['epochs']} | {seconds['cpu']:.0f} / {seconds['wall']:.0f} | {seconds['per_candidate']:.2f} "
+              f"| {tau:.3f} / {rho:.3f} | {tau_top:.3f} "
               f"| {found} | {np.median(accuracies):.1f} |")
     best = max(mean)
     print(f"\nbest of the {len(genotypes)} sampled architectures: {best:.1f} %")
