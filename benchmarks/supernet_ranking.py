@@ -174,6 +174,7 @@ def main() -> None:
     parser.add_argument("--truth", type=Path, help="JSON file keeping the stand-alone accuracies (written as they come)")
     parser.add_argument("--truth-only", action="store_true", help="compute (or finish) the ground truth and stop")
     parser.add_argument("--truth-wait", action="store_true", help="wait while another process finishes the ground truth")
+    parser.add_argument("--no-truth", action="store_true", help="train the supernets and run the searches only (to spread them over processes)")
     parser.add_argument("--work-dir", type=Path, default=Path("checkpoints/supernet_ranking"))
     args = parser.parse_args()
 
@@ -201,6 +202,8 @@ def main() -> None:
         returned = [search_best(args, strategy, int(s)) for s in args.search_seeds.split(",")]
         measured.append((strategy, seconds, inherited, returned))
         print(f"{strategy}: {seconds}, returned {returned}", flush=True)
+    if args.no_truth:
+        return
 
     truth = GroundTruth(args, space, genotypes)
     mean = [truth.mean[space.encode(g)] for g in genotypes]
