@@ -196,9 +196,13 @@ def main() -> None:
         trained = args.work_dir / strategy / "seconds.json"
         epochs = json.loads(trained.read_text())["epochs"] if trained.is_file() else max(1, round(budget / per_epoch[strategy]))
         evaluator, seconds = train_supernet(args, space, strategy, epochs)
-        started = time.perf_counter()
-        inherited = [e.metrics["acc"] for e in evaluator.evaluate(candidates(space, genotypes, args.seed))]
-        seconds = {**seconds, "per_candidate": (time.perf_counter() - started) / len(genotypes)}
+        kept = args.work_dir / strategy / "inherited.json"  # accuracies with inherited weights, measured once
+        if not kept.is_file():
+            started = time.perf_counter()
+            inherited = [e.metrics["acc"] for e in evaluator.evaluate(candidates(space, genotypes, args.seed))]
+            kept.write_text(json.dumps({"acc": inherited, "per_candidate": (time.perf_counter() - started) / len(genotypes)}))
+        inherited = json.loads(kept.read_text())["acc"]
+        seconds = {**seconds, "per_candidate": json.loads(kept.read_text())["per_candidate"]}
         returned = [search_best(args, strategy, int(s)) for s in args.search_seeds.split(",")]
         measured.append((strategy, seconds, inherited, returned))
         print(f"{strategy}: {seconds}, returned {returned}", flush=True)
