@@ -80,12 +80,15 @@ class GroundTruth:
         self.trainer = make_evaluator("train", space=space, sources={"acc": "acc"}, state_dir=None, seed=args.seed,
                                       options={"data": args.data, "epochs": args.train_epochs, "jobs": args.jobs})
         for run, stream in zip(self.document["runs"], (args.seed, args.seed + 1)):
+            if args.partial_truth:
+                break
             for evaluation in self.trainer.evaluate(candidates(space, genotypes[len(run):], stream, first_uid=len(run))):
                 run.append(evaluation.metrics["acc"])
                 self.document["seconds"].append(evaluation.seconds)
                 self._save()
-        self.runs = self.document["runs"]
-        self.mean = dict(zip(settings["archs"], np.mean(self.runs, axis=0)))
+        both = len(self.document["runs"][1])  # all of them, unless --partial-truth stopped short
+        self.runs = [run[:both] for run in self.document["runs"]]
+        self.mean = dict(zip(settings["archs"][:both], np.mean(self.runs, axis=0)))
 
     def _save(self) -> None:
         if self.args.truth:
@@ -174,6 +177,8 @@ def main() -> None:
     parser.add_argument("--truth", type=Path, help="JSON file keeping the stand-alone accuracies (written as they come)")
     parser.add_argument("--truth-only", action="store_true", help="compute (or finish) the ground truth and stop")
     parser.add_argument("--truth-wait", action="store_true", help="wait while another process finishes the ground truth")
+    parser.add_argument("--partial-truth", action="store_true",
+                        help="judge against the architectures the ground truth holds both seeds of so far, training nothing for it")
     parser.add_argument("--no-truth", action="store_true", help="train the supernets and run the searches only (to spread them over processes)")
     parser.add_argument("--work-dir", type=Path, default=Path("checkpoints/supernet_ranking"))
     args = parser.parse_args()
@@ -210,6 +215,9 @@ def main() -> None:
         return
 
     truth = GroundTruth(args, space, genotypes)
+    if args.partial_truth:  # only the architectures trained with both seeds so far
+        measured = [(strategy, seconds, inherited[: len(truth.mean)], returned) for strategy, seconds, inherited, returned in measured]
+        genotypes = genotypes[: len(truth.mean)]
     mean = [truth.mean[space.encode(g)] for g in genotypes]
     print(f"space {args.space}, data {args.data}, {len(genotypes)} architectures (sample seed {args.sample_seed}); "
           f"stand-alone: {args.train_epochs} epochs, seeds {args.seed} and {args.seed + 1}")
