@@ -86,9 +86,10 @@ class GroundTruth:
                 run.append(evaluation.metrics["acc"])
                 self.document["seconds"].append(evaluation.seconds)
                 self._save()
-        both = len(self.document["runs"][1])  # all of them, unless --partial-truth stopped short
-        self.runs = [run[:both] for run in self.document["runs"]]
-        self.mean = dict(zip(settings["archs"][:both], np.mean(self.runs, axis=0)))
+        first, second = self.document["runs"]
+        self.runs = [first[: len(second)], second]  # both seeds: all of them, unless --partial-truth stopped short
+        means = [np.mean([a, *second[i : i + 1]]) for i, a in enumerate(first)]  # one seed where the second is missing
+        self.mean = dict(zip(settings["archs"], means))
 
     def _save(self) -> None:
         if self.args.truth:
@@ -178,7 +179,7 @@ def main() -> None:
     parser.add_argument("--truth-only", action="store_true", help="compute (or finish) the ground truth and stop")
     parser.add_argument("--truth-wait", action="store_true", help="wait while another process finishes the ground truth")
     parser.add_argument("--partial-truth", action="store_true",
-                        help="judge against the architectures the ground truth holds both seeds of so far, training nothing for it")
+                        help="judge against the ground truth as it stands (the mean of the seeds trained so far), training nothing for it")
     parser.add_argument("--no-truth", action="store_true", help="train the supernets and run the searches only (to spread them over processes)")
     parser.add_argument("--work-dir", type=Path, default=Path("checkpoints/supernet_ranking"))
     args = parser.parse_args()
@@ -215,9 +216,10 @@ def main() -> None:
         return
 
     truth = GroundTruth(args, space, genotypes)
-    if args.partial_truth:  # only the architectures trained with both seeds so far
+    if args.partial_truth:  # the architectures trained with at least the first seed so far
         measured = [(strategy, seconds, inherited[: len(truth.mean)], returned) for strategy, seconds, inherited, returned in measured]
         genotypes = genotypes[: len(truth.mean)]
+        print(f"partial ground truth: {len(truth.runs[1])} of {len(genotypes)} architectures with both seeds, the rest with the first only")
     mean = [truth.mean[space.encode(g)] for g in genotypes]
     print(f"space {args.space}, data {args.data}, {len(genotypes)} architectures (sample seed {args.sample_seed}); "
           f"stand-alone: {args.train_epochs} epochs, seeds {args.seed} and {args.seed + 1}")
