@@ -10,9 +10,13 @@ import click
 
 from evonas import __version__
 from evonas.errors import EvonasError
+from evonas.evaluators import EVALUATORS
+from evonas.evaluators.strategies import DEFAULT_STRATEGY, STRATEGIES
+from evonas.operators import CROSSOVERS, MUTATIONS
 from evonas.populations.manager import NSGA2Options
 from evonas.populations.screening import ScreenOptions
 from evonas.proxies import PROXIES
+from evonas.spaces import SPACES
 
 DEFAULT_PARENT = Path("checkpoints")
 # The main job's budget: with the default supernet it ends within about five minutes on two cores.
@@ -111,11 +115,39 @@ def _widths(ctx, param, value: str | None) -> dict[str, int] | None:
     return widths
 
 
+def _strategy_options(ctx, param, values: tuple[str, ...]) -> dict[str, int | float | str] | None:
+    """``NAME=VALUE`` pairs; a value is read as an integer, else a number, else kept as text."""
+    options: dict[str, int | float | str] = {}
+    for item in values:
+        name, _, text = item.partition("=")
+        if not name.strip() or not text.strip():
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}")
+        for kind in (int, float, str):
+            try:
+                options[name.strip()] = kind(text.strip())
+                break
+            except ValueError:
+                continue
+    return options or None
+
+
+def _names(registry) -> str:
+    return ", ".join(registry)
+
+
+def _strategy_option_names() -> str:
+    options = {name: STRATEGIES[name].option_names() for name in STRATEGIES}
+    return "; ".join(f"{name}: {', '.join(names)}" for name, names in options.items() if names)
+
+
 # Options of the network evaluators (supernet, train, zero-cost); each is passed on only when given, so an
 # evaluator that does not take it reports it (make_evaluator).
 EVALUATOR_OPTIONS = (
     click.option("--data", help="Dataset: cluttered-digits (default), digits, a .npz file (x, y) or a folder of class folders."),
-    click.option("--strategy", help="Supernet training strategy: spos."),
+    click.option("--strategy", help=f"Supernet training strategy: {_names(STRATEGIES)} [{DEFAULT_STRATEGY}] (README: supernet training strategies)."),
+    click.option("--strategy-option", "strategy_options", multiple=True, callback=_strategy_options,
+                 help=f"An option of the strategy as NAME=VALUE, e.g. pool=50 ({_strategy_option_names()}); repeatable."),
+    click.option("--scoring-images", type=int, help="Training images held out to score paths (greedy, eps) [128]."),
     click.option("--epochs", type=int, help="Training epochs (supernet, or each candidate with --evaluator train)."),
     click.option("--batch-size", type=int, help="Training batch size [64]."),
     click.option("--optimizer", help="sgd (Nesterov) or adam [sgd]."),
@@ -173,8 +205,8 @@ def _with_options(options):
 
 
 @cli.command()
-@click.option("--space", default="macro", show_default=True, help="Search space (see `evonas spaces`).")
-@click.option("--evaluator", default="supernet", show_default=True, help="How candidates are measured: supernet, train, table, zero-cost.")
+@click.option("--space", default="macro", show_default=True, help=f"Search space: {_names(SPACES)} (see `evonas spaces`).")
+@click.option("--evaluator", default="supernet", show_default=True, help=f"How candidates are measured: {_names(EVALUATORS)}.")
 @click.option("--table", type=click.Path(dir_okay=False), help="Benchmark table CSV (table evaluator).")
 @click.option(
     "--objectives",
@@ -193,9 +225,9 @@ def _with_options(options):
 @click.option("--predictor-pool", default=NSGA2Options.predictor_pool, show_default=True, type=click.FloatRange(min=1),
               help="Offspring proposed per offspring evaluated; a ridge regression fitted on the archive keeps those "
               "predicted to fall least short of the front (1: evaluate every proposal).")
-@click.option("--crossover", default=NSGA2Options.crossover, show_default=True, help="Crossover: uniform, two-point.")
+@click.option("--crossover", default=NSGA2Options.crossover, show_default=True, help=f"Crossover: {_names(CROSSOVERS)}.")
 @click.option("--crossover-prob", default=NSGA2Options.crossover_prob, show_default=True, type=float)
-@click.option("--mutation", default=NSGA2Options.mutation, show_default=True, help="Mutation: resample, neighbour.")
+@click.option("--mutation", default=NSGA2Options.mutation, show_default=True, help=f"Mutation: {_names(MUTATIONS)}.")
 @_with_options(EVALUATOR_OPTIONS)
 @click.option("--screen", help="Proxy screening: offspring are drawn --screen-factor times over and the best by this zero-cost proxy (e.g. synflow) evaluated.")
 @click.option("--screen-factor", default=ScreenOptions.factor, show_default=True, type=int, help="Offspring drawn per offspring evaluated (--screen).")

@@ -158,6 +158,7 @@ class Search:
             state_dir=state_dir,
             options=config.evaluator_options,
             seed=config.seed,
+            constraints=constraints,
         )
 
     @classmethod

@@ -191,7 +191,7 @@ def test_a_second_search_reuses_a_trained_supernet_with_other_objectives(tmp_pat
     [
         (["--evaluator", "table", "--table", "t.csv", "--epochs", "3"], "evaluator 'table' does not take --epochs"),
         (["--widths", "channels"], "expected NAME=INTEGER"),
-        (["--strategy", "nope"], "unknown strategy 'nope'; known: spos"),
+        (["--strategy", "nope"], "unknown strategy 'nope'; known: eps, greedy, spos"),
         (["--supernet", "nowhere"], "no trained supernet there"),
         (["--objectives", "acc,energy:min"], "cannot measure 'energy'"),
         (["--space", "nb201", "--widths", "head_channels=8"], "does not take width options"),
@@ -252,3 +252,49 @@ def test_the_generation_bar_starts_after_the_evaluators_preparation(table, tmp_p
     args.remove("--quiet")
     assert run_cli(args, capsys)[0] == 0
     assert events[:2] == [("prepare", True), ("generation bar", 0)]
+
+@pytest.mark.parametrize(
+    "strategy,options,pool",
+    [("greedy", ["m=4", "k=2", "pool=3"], 3), ("eps", ["population=3", "interval=2", "tournament=2"], 3)],
+)
+def test_strategy_options_reach_the_run_and_the_strategy_seeds_generation_0(strategy, options, pool, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    tiny = ["--data", "digits", "--epochs", "1", "--widths", "channels=4,head_channels=16", "--scoring-images", "64",
+            "--objectives", "acc,params", "--population", "5", "--generations", "0", "--quiet"]
+    given = [arg for option in options for arg in ("--strategy-option", option)]
+    code, _, err = run_cli(["evolve", "--strategy", strategy, *given, *tiny, "--run-dir", str(run_dir)], capsys)
+    assert code == 0, err
+    recorded = json.loads((run_dir / "run.json").read_text())
+    assert recorded["evaluator_options"]["strategy_options"] == {k: int(v) for k, v in (o.split("=") for o in options)}
+    seeds = json.loads((run_dir / "seeds.json").read_text())["archs"]
+    assert len(seeds) == pool
+    rows = list(csv.DictReader(open(run_dir / "evaluations.csv")))
+    assert [row["arch"] for row in rows[:pool]] == seeds and [row["operator"] for row in rows] == ["seed"] * pool + ["sample"] * 2
+
+
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        (["--strategy", "greedy", "--strategy-option", "pool"], "expected NAME=VALUE, got 'pool'"),
+        (["--strategy", "greedy", "--strategy-option", "pol=3"], "strategy 'greedy' does not take option 'pol' (it takes: m, k, pool, pool_prob)"),
+        (["--strategy", "eps", "--strategy-option", "share=2"], "option share must be a number in (0, 1], got 2"),
+    ],
+)
+def test_bad_strategy_options_are_one_line_and_exit_2(extra, message, tmp_path, capsys):
+    code, _, err = run_cli(["evolve", *extra, "--data", "digits", "--run-dir", str(tmp_path / "run"), "--quiet"], capsys)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_evolve_help_lists_the_registries(capsys):
+    from evonas.evaluators import EVALUATORS
+    from evonas.evaluators.strategies import STRATEGIES
+    from evonas.operators import CROSSOVERS, MUTATIONS
+    from evonas.spaces import SPACES
+
+    code, out, _ = run_cli(["evolve", "--help"], capsys)
+    flat = " ".join(out.split())
+    assert code == 0
+    for option, registry in (("--strategy", STRATEGIES), ("--evaluator", EVALUATORS), ("--space", SPACES),
+                             ("--mutation", MUTATIONS), ("--crossover", CROSSOVERS)):
+        assert ", ".join(registry) in flat.split(option, 1)[1], option
+    assert "greedy: m, k, pool, pool_prob" in flat

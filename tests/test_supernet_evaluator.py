@@ -149,7 +149,10 @@ def test_unfinished_training_is_refused_for_reuse(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "changes,message",
     [
-        ({"strategy": "nope"}, "unknown strategy 'nope'; known: spos"),
+        ({"strategy": "nope"}, "unknown strategy 'nope'; known: eps, greedy, spos"),
+        ({"strategy": "greedy", "strategy_options": {"k": 0}}, "option k must be a whole number of at least 1, got 0"),
+        ({"strategy": "eps", "scoring_images": 0}, "--scoring-images must be at least 1 for strategy 'eps', got 0"),
+        ({"strategy": "eps", "scoring_images": 5000}, "--scoring-images 5000 leaves none of the 1151 training images"),
         ({"table": "x.csv"}, "evaluator 'supernet' does not take --table"),
         ({"epochs": -1}, "--epochs must be at least 0"),
         ({"optimizer": "rmsprop"}, "unknown optimizer 'rmsprop'"),
@@ -173,9 +176,10 @@ class ScoredPair(TrainingStrategy):
 
     name = "scored-pair"
     description = "test strategy"
+    scores_paths = True
 
-    def __init__(self, space):
-        super().__init__(space)
+    def __init__(self, space, *, admissible=None):
+        super().__init__(space, admissible=admissible)
         self.best: list[float] = []
 
     def paths(self, step, rng):
@@ -195,8 +199,8 @@ def test_a_strategy_plugs_in_with_one_registry_line_and_its_state_is_checkpointe
     try:
         ev = evaluator(tmp_path, strategy="scored-pair", epochs=1)
         ev.prepare(progress=False)
-        steps = -(-len(ev.data.x_train) // TINY["batch_size"])
-        assert len(ev.strategy.best) == steps and all(0 <= s <= 100 for s in ev.strategy.best)
+        steps = -(-(len(ev.data.x_train) - ev.scoring_images) // TINY["batch_size"])
+        assert len(ev.strategy.best) == steps and all(s < 0 for s in ev.strategy.best)  # minus a cross-entropy
         checkpoint = torch.load(tmp_path / "supernet.pt", weights_only=True)
         assert '"best"' in checkpoint["sampler"] and checkpoint["complete"]
     finally:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from evonas.errors import ConfigError
 from evonas.evaluators.base import Candidate, Evaluation, Evaluator
+from evonas.objectives import Constraint
 from evonas.registry import Registry
 from evonas.spaces.base import SearchSpace
 
@@ -26,9 +27,17 @@ EVALUATORS = Registry(
 
 
 def make_evaluator(
-    name: str, *, space: SearchSpace, sources: Mapping[str, str], state_dir: Path | None, options: Mapping[str, Any], seed: int = 0
+    name: str,
+    *,
+    space: SearchSpace,
+    sources: Mapping[str, str],
+    state_dir: Path | None,
+    options: Mapping[str, Any],
+    seed: int = 0,
+    constraints: Sequence[Constraint] = (),
 ) -> Evaluator:
-    """Builds the evaluator registered as ``name``; an option it does not take is a `ConfigError`."""
+    """Builds the evaluator registered as ``name``, telling it the run's ``constraints``; an option it
+    does not take is a `ConfigError`."""
     cls = EVALUATORS[name]
     accepted = {
         p.name for p in inspect.signature(cls.__init__).parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY
@@ -39,4 +48,6 @@ def make_evaluator(
             f"evaluator {name!r} does not take {', '.join('--' + u.replace('_', '-') for u in unknown)}"
             f" (it takes: {', '.join('--' + a.replace('_', '-') for a in sorted(accepted)) or 'no options'})"
         )
-    return cls(space=space, sources=sources, state_dir=state_dir, seed=seed, **options)
+    evaluator = cls(space=space, sources=sources, state_dir=state_dir, seed=seed, **options)
+    evaluator.constraints = tuple(constraints)
+    return evaluator

@@ -16,6 +16,8 @@ from evonas.spaces.base import SearchSpace
 if TYPE_CHECKING:
     import torch
 
+    from evonas.objectives import Constraint
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -78,6 +80,9 @@ class Evaluator(abc.ABC):
     # True for an evaluator whose evaluations cost less than sending them to a worker (a table lookup): every
     # executor of `evonas.parallel` evaluates it in the search's own process.
     in_process: ClassVar[bool] = False
+    # The run's constraints, set by `make_evaluator` after construction: an evaluator that trains keeps
+    # paths outside them out of its training (the search still judges every candidate against them).
+    constraints: tuple[Constraint, ...] = ()
 
     def __init__(self, *, space: SearchSpace, sources: Mapping[str, str], state_dir: Path | None = None, seed: int = 0) -> None:
         self.space = space

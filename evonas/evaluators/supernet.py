@@ -6,13 +6,18 @@ the strategy's state, written atomically at every epoch's end and every `CHECKPO
 run killed mid-training resumes at the last checkpoint and ends exactly as if never interrupted. A
 trained supernet serves later searches (``supernet=RUN_DIR``) without training again.
 
+Strategies that score paths during training (GreedyNAS, EPS) score them on a fixed slice of the
+training split (``scoring_images``, drawn once from the seed) that the supernet never trains on.
+Paths outside the run's constraints on network metrics (params, FLOPs, latency) are never trained;
+constraints on accuracy cannot be known before training and are left to the search.
+
 A candidate is measured like SPOS does: the path's BatchNorm statistics are recomputed on a fixed
 set of training batches (the same for every candidate), then its accuracy on the validation split
 is taken. Nothing is drawn while evaluating, so a candidate's accuracy depends only on the run's
 seed and its architecture (``Candidate.seed`` is not needed).
 
 Random streams (children of the run's seed): path sampling ``(3, 0)``, batch order of epoch ``e``
-``(3, 1, e)``, initial weights ``(3, 2)``, the calibration and scoring batches ``(3, 3)``.
+``(3, 1, e)``, initial weights ``(3, 2)``, the calibration batches and the scoring set ``(3, 3)``.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from evonas.checkpoint import atomic_write
 from evonas.data import data_input, load_dataset
 from evonas.errors import CheckpointError, ConfigError
 from evonas.evaluators.base import Candidate, Evaluation, Evaluator
-from evonas.evaluators.strategies import STRATEGIES, TrainingStep
+from evonas.evaluators.strategies import DEFAULT_STRATEGY, TrainingStep, make_strategy
 from evonas.genotype import Genotype
 from evonas.measure.meter import NETWORK_METRICS, NetworkMeter, network_options
 from evonas.spaces.base import SearchSpace
@@ -97,7 +102,9 @@ class SupernetEvaluator(Evaluator):
 
     Args:
         data: "cluttered-digits" (default), "digits", a ``.npz`` file or a folder of class folders.
-        strategy: registered training strategy (``spos``).
+        strategy: registered training strategy (`evonas.evaluators.strategies.STRATEGIES`: spos, greedy, eps).
+        strategy_options: the strategy's own options (e.g. ``{"pool": 50}`` for greedy).
+        scoring_images: training images held out as the scoring set of a strategy that scores paths.
         epochs, batch_size, optimizer, lr, momentum, weight_decay, schedule: supernet training
             (see `TrainingOptions`); weight decay 4e-5 as in SPOS, which ranks better here than the
             5e-4 of stand-alone training (benchmarks/RESULTS.md).
@@ -111,7 +118,7 @@ class SupernetEvaluator(Evaluator):
     """
 
     name = "supernet"
-    description = "weight-sharing supernet (SPOS): train once, evaluate candidates with inherited weights"
+    description = "weight-sharing supernet (SPOS, GreedyNAS, EPS): train once, evaluate candidates with inherited weights"
 
     def __init__(
         self,
@@ -121,7 +128,9 @@ class SupernetEvaluator(Evaluator):
         state_dir: Path | None = None,
         seed: int = 0,
         data: str = DEFAULT_DATA,
-        strategy: str = "spos",
+        strategy: str = DEFAULT_STRATEGY,
+        strategy_options: Mapping[str, Any] | None = None,
+        scoring_images: int = 128,
         epochs: int = DEFAULT_EPOCHS,
         batch_size: int = 64,
         optimizer: str = "sgd",
@@ -144,8 +153,6 @@ class SupernetEvaluator(Evaluator):
         )
         if calibration_batches < 1:
             raise ConfigError(f"--calibration-batches must be at least 1, got {calibration_batches}")
-        self.strategy = STRATEGIES[strategy](space)
-        self.strategy_name = strategy
         # A reused supernet is copied into the run; resuming the run reads the copy.
         own_copy = state_dir / CHECKPOINT_FILE if state_dir else None
         self.reused_from = (state_dir if own_copy and own_copy.is_file() else Path(supernet)) if supernet else None
@@ -153,7 +160,16 @@ class SupernetEvaluator(Evaluator):
         reused_meta = json.loads(self.reused["meta"]) if self.reused else None
         if reused_meta and reused_meta["space"] != space.name:
             raise ConfigError(f"the supernet in {supernet} is of space {reused_meta['space']!r}, not {space.name!r}")
-        # A reused supernet fixes the data and its split: its validation images stay unseen by it.
+        # A reused supernet fixes the data and its split (its validation images stay unseen by it), and
+        # its strategy, whose final state (a candidate pool, a proxy population) seeds the search.
+        if reused_meta:
+            strategy, strategy_options = reused_meta["strategy"], reused_meta.get("strategy_options", {})
+            scoring_images = reused_meta.get("scoring_images", scoring_images)
+        self.strategy_name = strategy
+        self.strategy = make_strategy(strategy, space, strategy_options, admissible=self._admissible)
+        if self.strategy.scores_paths and scoring_images < 1:
+            raise ConfigError(f"--scoring-images must be at least 1 for strategy {strategy!r}, got {scoring_images}")
+        self.scoring_images = scoring_images if self.strategy.scores_paths else 0
         self.data_source = reused_meta["data"] if reused_meta else data
         self.data_seed = reused_meta["seed"] if reused_meta else seed
         self.data = load_dataset(self.data_source, seed=self.data_seed)
@@ -163,17 +179,33 @@ class SupernetEvaluator(Evaluator):
         self.meter = NetworkMeter(space, self.build_options, network_metrics, state_dir)
         generator = torch.Generator().manual_seed(stream_seed(self.data_seed, SUPERNET_STREAM, 2))
         self.supernet = space.build_supernet(**self.build_options, generator=generator)
-        fixed = epoch_batches(len(self.data.x_train), batch_size, torch.Generator().manual_seed(stream_seed(self.data_seed, SUPERNET_STREAM, 3)))
-        self.calibration = [self.data.x_train[b] for b in fixed[:calibration_batches]]
-        self.scoring = (self.data.x_train[fixed[-1]], self.data.y_train[fixed[-1]])
+        # One fixed permutation of the training split: the scoring set is its end, the calibration
+        # batches its start (so the two never meet); without a scoring set, nothing is held out.
+        n = len(self.data.x_train)
+        if self.scoring_images >= n:
+            raise ConfigError(f"--scoring-images {self.scoring_images} leaves none of the {n} training images to train on")
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(stream_seed(self.data_seed, SUPERNET_STREAM, 3)))
+        held_out = order[n - self.scoring_images :]
+        self.calibration = [self.data.x_train[b] for b in order[: n - self.scoring_images].split(batch_size)[:calibration_batches]]
+        kept = torch.ones(n, dtype=torch.bool)
+        kept[held_out] = False
+        self.x_train, self.y_train = self.data.x_train[kept], self.data.y_train[kept]
+        self.scoring = (self.data.x_train[held_out], self.data.y_train[held_out])
+        self._limits_meter: NetworkMeter | None = None  # the constrained metrics, for `_admissible`
+        self._measured: dict[Genotype, dict[str, float]] = {}
         self.trained = False
 
     # -- the checkpoint ----------------------------------------------------------------------
     def _meta(self) -> dict[str, Any]:
         """What a checkpoint must match to be resumed or reused."""
         widths = {k: v for k, v in self.build_options.items() if k not in ("num_classes", "in_channels", "image_size")}
-        return {"space": self.space.name, "widths": widths, "data": self.data_source, "seed": self.data_seed,
+        meta = {"space": self.space.name, "widths": widths, "data": self.data_source, "seed": self.data_seed,
                 "strategy": self.strategy_name, "training": dataclasses.asdict(self.training)}
+        if self.strategy.options():  # absent for SPOS, as in checkpoints written before strategies had options
+            meta["strategy_options"] = self.strategy.options()
+        if self.scoring_images:
+            meta["scoring_images"] = self.scoring_images
+        return meta
 
     @staticmethod
     def _reused_checkpoint(run_dir: Path) -> dict[str, Any]:
@@ -228,6 +260,7 @@ class SupernetEvaluator(Evaluator):
 
     def _take_reused(self) -> None:
         self._load(self.reused, self.reused_from)
+        self.strategy.restore(json.loads(self.reused["sampler"])["strategy"])
         own = self.checkpoint_path
         if own is not None and not own.is_file():
             self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -237,7 +270,7 @@ class SupernetEvaluator(Evaluator):
     def _train(self, progress: bool) -> None:
         from tqdm.auto import tqdm
 
-        x, y = self.data.x_train, self.data.y_train
+        x, y = self.x_train, self.y_train
         steps_per_epoch = self.training.steps_per_epoch(len(x))
         total = self.training.epochs * steps_per_epoch
         optimizer = self.training.optimizer_for(list(self.supernet.parameters()))
@@ -250,13 +283,13 @@ class SupernetEvaluator(Evaluator):
             if json.loads(checkpoint.get("meta", "{}")) != self._meta():
                 raise CheckpointError(f"{path} belongs to a supernet trained otherwise than this run asks")
             self._load(checkpoint, path)
+            sampler = json.loads(checkpoint["sampler"])
+            self.strategy.restore(sampler["strategy"])
             if checkpoint["complete"]:
                 return
             optimizer.load_state_dict(checkpoint["optimizer"])
             scheduler.load_state_dict(checkpoint["scheduler"])
-            sampler = json.loads(checkpoint["sampler"])
             rng.bit_generator.state = sampler["rng"]
-            self.strategy.restore(sampler["strategy"])
             step = int(checkpoint["step"])
         bar = tqdm(total=total, initial=step, unit="step", desc="supernet", disable=not progress, dynamic_ncols=True, leave=False)
         saved_at = time.monotonic()
@@ -269,6 +302,8 @@ class SupernetEvaluator(Evaluator):
                 paths = self.strategy.paths(TrainingStep(step, total, self._score), rng)
                 optimizer.zero_grad(set_to_none=True)
                 for genotype in paths:
+                    if not self._admissible(genotype):
+                        raise ConfigError(f"strategy {self.strategy_name!r} chose {self.space.encode(genotype)}, outside the constraints")
                     self.supernet.select(genotype)
                     loss, acc = train_step(self.supernet, x[batch], y[batch], scale=1.0 / len(paths))
                     losses.append(loss)
@@ -287,12 +322,40 @@ class SupernetEvaluator(Evaluator):
             self._save(0, True, optimizer, scheduler, rng)
         bar.close()
 
+    @torch.no_grad()
     def _score(self, genotype: Genotype) -> float:
-        """Accuracy (%) of a path on the fixed scoring batch of training images, current weights (for strategies)."""
+        """Minus the mean cross-entropy of a path on the scoring set, current weights (for strategies).
+
+        BatchNorm normalises with the scoring set's own statistics (the supernet's running ones mix
+        all paths) and leaves the running statistics as they are."""
         self.supernet.select(genotype)
-        result = accuracy(self.supernet, *self.scoring)
-        self.supernet.train()
-        return result
+        norms = [m for m in self.supernet.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+        momenta = [m.momentum for m in norms]
+        for m in norms:
+            m.momentum = 0.0
+        loss = torch.nn.functional.cross_entropy(self.supernet(self.scoring[0]), self.scoring[1])
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+        return -float(loss)
+
+    def _admissible(self, genotype: Genotype) -> bool:
+        """Whether ``genotype`` satisfies the run's constraints on network metrics (measured once per path,
+        only the constrained metrics: a latency limit needs the lookup table alone, no network built)."""
+        limits = [c for c in self.constraints if self.sources.get(c.metric) in NETWORK_METRICS]
+        if not limits:
+            return True
+        if self._limits_meter is None:
+            metrics = list(dict.fromkeys(self.sources[c.metric] for c in limits))
+            self._limits_meter = NetworkMeter(self.space, self.build_options, metrics, self.state_dir)
+        if genotype not in self._measured:
+            self._measured[genotype] = self._limits_meter.measure(genotype)
+        return all(c.violation(self._measured[genotype][self.sources[c.metric]]) == 0 for c in limits)
+
+    def seeds(self) -> list[Genotype]:
+        """The strategy's proposals after training, best first: GreedyNAS's candidate pool, EPS's proxy population."""
+        if not self.trained:
+            self.prepare(progress=False)
+        return [genotype for genotype in self.strategy.seeds() if self._admissible(genotype)]
 
     # -- evaluating --------------------------------------------------------------------------
     def on_worker(self) -> None:

@@ -62,15 +62,16 @@ class NetworkMeter:
         if not self.metrics:
             return {}
         self.prepare()
-        network = self.space.build(genotype, **self.build_options)
         values: dict[str, float] = {}
-        for metric in self.metrics:
+        if "latency" in self.metrics:  # from the table alone: no network to build
+            values["latency"] = self.table.predict(self._layers, genotype)
+        built = [metric for metric in self.metrics if metric != "latency"]
+        network = self.space.build(genotype, **self.build_options) if built else None
+        for metric in built:
             if metric == "params":
                 values[metric] = float(count_params(network))
             elif metric == "flops":
                 values[metric] = float(count_flops(network, self.input_shape))
-            elif metric == "latency":
-                values[metric] = self.table.predict(self._layers, genotype)
             else:
                 values[metric] = measure_latency(network, self.input_shape)
         return values

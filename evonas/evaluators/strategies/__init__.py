@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
-from evonas.evaluators.strategies.base import TrainingStep, TrainingStrategy
-from evonas.registry import Registry
+from collections.abc import Callable, Mapping
+from typing import Any
 
-__all__ = ["STRATEGIES", "TrainingStep", "TrainingStrategy"]
+from evonas.errors import ConfigError
+from evonas.evaluators.strategies.base import TrainingStep, TrainingStrategy
+from evonas.genotype import Genotype
+from evonas.registry import Registry
+from evonas.spaces.base import SearchSpace
+
+__all__ = ["DEFAULT_STRATEGY", "STRATEGIES", "TrainingStep", "TrainingStrategy", "make_strategy"]
 
 STRATEGIES = Registry(
     "strategy",
     {
         "spos": "evonas.evaluators.strategies.spos:SPOS",
+        "greedy": "evonas.evaluators.strategies.greedy:GreedyNAS",
+        "eps": "evonas.evaluators.strategies.eps:EPS",
     },
 )
+
+DEFAULT_STRATEGY = "spos"  # the main job's: see README, "Supernet training strategies"
+
+
+def make_strategy(
+    name: str, space: SearchSpace, options: Mapping[str, Any] | None = None, admissible: Callable[[Genotype], bool] | None = None
+) -> TrainingStrategy:
+    """Builds the strategy registered as ``name``; an option it does not take is a `ConfigError` listing those it takes."""
+    cls = STRATEGIES[name]
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(cls.option_names()))
+    if unknown:
+        raise ConfigError(
+            f"strategy {name!r} does not take option {', '.join(map(repr, unknown))}"
+            f" (it takes: {', '.join(cls.option_names()) or 'no options'})"
+        )
+    return cls(space, admissible=admissible, **options)

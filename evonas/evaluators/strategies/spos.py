@@ -9,10 +9,11 @@ from evonas.genotype import Genotype
 
 
 class SPOS(TrainingStrategy):
-    """One path per step, every gene's choice drawn uniformly (one integer per gene from ``rng``)."""
+    """One path per step, every gene's choice drawn uniformly (one integer per gene from ``rng``;
+    drawn again while the path is outside the constraints)."""
 
     name = "spos"
     description = "single path one-shot: one uniformly sampled path per step"
 
     def paths(self, step: TrainingStep, rng: np.random.Generator) -> list[Genotype]:
-        return [self.space.sample(rng)]
+        return [self.sample(rng)]
