@@ -12,7 +12,7 @@ Reported per seed and as medians: the hypervolume of each search's front (accura
 parameters minimised, both normalised by the ideal and nadir points of every front of every run,
 reference point 1.1: a common reference), and the best accuracy within each parameter bucket.
 
-    nice -n 5 python benchmarks/surgery_vs_scratch.py --seeds 0,1,2 --population 10 --generations 7 --jobs 2
+    nice -n 5 python benchmarks/surgery_vs_scratch.py --seeds 0,1,2 --jobs 3
 """
 
 from __future__ import annotations
@@ -83,11 +83,11 @@ def bucket_label(i: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--population", type=int, default=10)
-    parser.add_argument("--generations", type=int, default=7)
-    parser.add_argument("--steps", type=int, default=150, help="steps of each surgery candidate")
-    parser.add_argument("--recovery-steps", type=int, default=50)
-    parser.add_argument("--scratch-epochs", type=int, default=4, help="epochs of each scratch candidate")
+    parser.add_argument("--population", type=int, default=8)
+    parser.add_argument("--generations", type=int, default=6)
+    parser.add_argument("--steps", type=int, default=100, help="steps of each surgery candidate")
+    parser.add_argument("--recovery-steps", type=int, default=30)
+    parser.add_argument("--scratch-epochs", type=int, default=3, help="epochs of each scratch candidate")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--jobs", type=int, default=1, help="searches run at once")
     args = parser.parse_args()

@@ -43,8 +43,8 @@ from evonas.training import TrainingOptions, accuracy, epoch_batches, torch_seed
 
 NETWORKS_DIR = "networks"
 NETWORK_FORMAT = 1
-DEFAULT_STEPS = 150  # about four epochs of the embedded data's training split at batch 64
-DEFAULT_RECOVERY_STEPS = 50
+DEFAULT_STEPS = 100  # about three epochs of the embedded data's training split at batch 64
+DEFAULT_RECOVERY_STEPS = 30
 
 
 class SurgeryEvaluator(Evaluator):
