@@ -269,3 +269,18 @@ def test_bad_options_are_config_errors(tmp_path):
         Search.start(surgery_config(evaluator_options={**TINY, "epochs": 2}), tmp_path / "b")
     with pytest.raises(ConfigError, match="sgd"):
         Search.start(surgery_config(evaluator_options={**TINY, "optimizer": "adam"}), tmp_path / "c")
+
+
+def test_the_latency_table_covers_every_network_and_a_deeper_one_is_slower(tmp_path, monkeypatch):
+    import evonas.measure.latency as latency
+    from evonas.evaluators import make_evaluator
+
+    monkeypatch.setattr(latency, "measure_latency", lambda module, shape, **_: 0.001 * sum(p.numel() for p in module.parameters()) + 0.01)
+    evaluator = make_evaluator("surgery", space=SPACE, sources={"latency": "latency"}, state_dir=tmp_path, options={"data": "digits"})
+    evaluator.prepare()
+    rng = np.random.default_rng(11)
+    for genotype in [SPACE.canonical(random_genotype(rng)) for _ in range(30)]:
+        deeper = apply_edit("deepen", genotype, SPACE, rng)
+        if deeper != genotype:
+            assert evaluator._latency(deeper) > evaluator._latency(genotype) > 0
+    assert (tmp_path / "latency_table.json").is_file()

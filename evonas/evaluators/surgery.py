@@ -35,10 +35,13 @@ from evonas.errors import CheckpointError, ConfigError
 from evonas.evaluators.base import Candidate, Evaluation, Evaluator
 from evonas.evaluators.supernet import DEFAULT_DATA, check_metrics, load_tensors, save_tensors
 from evonas.genotype import Genotype, Individual
-from evonas.measure.meter import NetworkMeter, network_options
+from evonas.measure.latency import LatencyTable, Layer
+from evonas.measure.meter import LATENCY_TABLE_FILE, NetworkMeter, network_options
+from evonas.networks.initialisation import initialise
+from evonas.networks.surgery import every_unit, units
 from evonas.networks.transfer import operate, transfer_tensors
 from evonas.spaces.base import SearchSpace
-from evonas.spaces.surgery import SurgerySpace
+from evonas.spaces.surgery import KERNELS, STAGES, WIDTHS, SurgerySpace
 from evonas.training import TrainingOptions, accuracy, epoch_batches, torch_seed, train_step, use_threads
 
 NETWORKS_DIR = "networks"
@@ -97,6 +100,10 @@ class SurgeryEvaluator(Evaluator):
             raise ConfigError(f"--recovery-steps must be at least 0, got {recovery_steps}")
         use_threads(threads)
         self.accuracy_names, network_metrics = check_metrics(self.name, self.sources)
+        # latency: a lookup table of every layer these networks can have (they have no supernet to take it from)
+        self.latency_table: LatencyTable | None = None
+        self.wants_latency = "latency" in network_metrics
+        network_metrics = [m for m in network_metrics if m != "latency"]
         self.training = TrainingOptions(
             epochs=epochs or 0, batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay, schedule=schedule
         )
@@ -117,7 +124,22 @@ class SurgeryEvaluator(Evaluator):
         return self.state_dir / NETWORKS_DIR
 
     def prepare(self, *, progress: bool = True) -> None:
-        self.meter.prepare()
+        """Loads the latency table from the run directory, or times every layer once and stores it (if latency is wanted)."""
+        if not self.wants_latency or self.latency_table is not None:
+            return
+        path = self.state_dir / LATENCY_TABLE_FILE
+        if path.is_file():
+            self.latency_table = LatencyTable.load(path)
+            return
+        generator = torch.Generator().manual_seed(0)  # the timed layers' weights: any will do
+        parts = every_unit(WIDTHS, KERNELS, STAGES, **self.build_options)
+        self.latency_table = LatencyTable.measure([Layer(initialise(m.to_empty(device="cpu"), generator), shape) for m, shape in parts])
+        self.latency_table.save(path)
+
+    def _latency(self, genotype: Genotype) -> float:
+        """Predicted milliseconds of ``genotype``'s network: the sum of its parts' entries in the table."""
+        self.prepare()
+        return self.latency_table.predict([Layer(m, shape) for m, shape in units(self.space.layers(genotype), **self.build_options)], genotype)
 
     # -- live networks on disk ---------------------------------------------------------------
     def _path(self, uid: int) -> Path:
@@ -158,6 +180,8 @@ class SurgeryEvaluator(Evaluator):
             {"format": NETWORK_FORMAT, "arch": candidate.arch, "weights": network.state_dict(), "momentum": momentum},
         )
         measured = self.meter.measure(candidate.genotype)
+        if self.wants_latency:
+            measured["latency"] = self._latency(candidate.genotype)
         metrics.update({name: measured[source] for name, source in self.sources.items() if source in measured})
         status = "ok" if all(math.isfinite(v) for v in metrics.values()) else "failed"
         return Evaluation(metrics, status=status, seconds=time.perf_counter() - started)

@@ -66,3 +66,40 @@ class SurgeryNetwork(nn.Module):
                 x = self.pool(x)
             x = stage(x)
         return self.head(x)
+
+
+def units(
+    layers: Sequence[Sequence[tuple[int, int]]], *, num_classes: int, in_channels: int, image_size: int, stem_channels: int = DEFAULT_STEM_CHANNELS
+) -> list[tuple[nn.Module, tuple[int, ...]]]:
+    """The network's parts in forward order, each with its input shape at batch 1: what a latency table sums.
+    The modules are on the ``meta`` device (no weights): they describe the parts."""
+    size, width = image_size, stem_channels
+    with torch.device("meta"):
+        found: list[tuple[nn.Module, tuple[int, ...]]] = [(ConvLayer(in_channels, stem_channels, 3), (1, in_channels, size, size))]
+        for s, stage in enumerate(layers):
+            if s:
+                found.append((nn.MaxPool2d(2, ceil_mode=True), (1, width, size, size)))
+                size = -(-size // 2)
+            for c_out, kernel in stage:
+                found.append((ConvLayer(width, c_out, kernel), (1, width, size, size)))
+                width = c_out
+        found.append((ClassifierHead(width, num_classes), (1, width, size, size)))
+    return found
+
+
+def every_unit(
+    widths: Sequence[int], kernels: Sequence[int], stages: int, *, num_classes: int, in_channels: int, image_size: int,
+    stem_channels: int = DEFAULT_STEM_CHANNELS,
+) -> list[tuple[nn.Module, tuple[int, ...]]]:
+    """Every part that a network of these widths, kernels and stages can have, with its input shape (``meta`` modules)."""
+    size = image_size
+    with torch.device("meta"):
+        found: list[tuple[nn.Module, tuple[int, ...]]] = [(ConvLayer(in_channels, stem_channels, 3), (1, in_channels, size, size))]
+        for s in range(stages):
+            if s:
+                found += [(nn.MaxPool2d(2, ceil_mode=True), (1, w, size, size)) for w in widths]
+                size = -(-size // 2)
+            readable = sorted({*widths, stem_channels}) if s == 0 else widths
+            found += [(ConvLayer(c_in, c_out, k), (1, c_in, size, size)) for c_in in readable for c_out in widths for k in kernels]
+        found += [(ClassifierHead(w, num_classes), (1, w, size, size)) for w in widths]
+    return found
