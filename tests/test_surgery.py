@@ -284,3 +284,30 @@ def test_the_latency_table_covers_every_network_and_a_deeper_one_is_slower(tmp_p
         if deeper != genotype:
             assert evaluator._latency(deeper) > evaluator._latency(genotype) > 0
     assert (tmp_path / "latency_table.json").is_file()
+
+
+def test_sigkill_while_children_train_then_resume_gives_the_uninterrupted_front(whole_run, tmp_path):
+    """kill -9 of `evonas evolve` in generation 2, once a child's network is on disk, then `evonas resume`."""
+    import subprocess
+    import sys
+    import time
+
+    args = ["--space", "surgery", "--evaluator", "surgery", "--objectives", "acc,params", "--population", "4", "--generations", "3",
+            "--seed", "5", "--data", "digits", "--steps", "4", "--recovery-steps", "2", "--batch-size", "32", "--quiet"]
+    cut = tmp_path / "cut"
+
+    def evonas(*words):
+        return subprocess.Popen([sys.executable, "-m", "evonas", *words], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    process = evonas("evolve", *args, "--run-dir", str(cut))
+    deadline = time.monotonic() + 300
+    while not (cut / "evaluator" / "networks" / "9.pt").exists():  # the second child of generation 2
+        assert process.poll() is None, process.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    process.kill()
+    process.wait()
+    assert not (cut / "generations" / "000002.json").exists()
+    resumed = evonas("resume", str(cut), "--quiet")
+    assert resumed.wait() == 0, resumed.stderr.read()
+    same_outputs(run_outputs(cut), run_outputs(whole_run[0]))
