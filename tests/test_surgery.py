@@ -214,6 +214,7 @@ def test_children_inherit_and_only_the_population_keeps_its_networks(whole_run):
 
 def test_the_kept_network_reproduces_the_measured_accuracy(whole_run):
     from evonas.export import export, load_network
+    from evonas.retrain import retrain
     from evonas.training import accuracy
 
     run_dir, search = whole_run
@@ -223,6 +224,8 @@ def test_the_kept_network_reproduces_the_measured_accuracy(whole_run):
     assert accuracy(network, data.x_val, data.y_val) == pytest.approx(best.metrics["acc"], abs=1e-9)
     out, inherited = export(run_dir, run_dir.parent / "best.pt", arch=best.arch)
     assert inherited and accuracy(load_network(out), data.x_val, data.y_val) == pytest.approx(best.metrics["acc"], abs=1e-9)
+    table = retrain(run_dir, top=1, epochs=1)  # from scratch, as for any run
+    assert table.rows[0][1] == best.arch and 0 <= float(table.rows[0][-3]) <= 100
 
 
 class Crash(Exception):
@@ -311,3 +314,19 @@ def test_sigkill_while_children_train_then_resume_gives_the_uninterrupted_front(
     resumed = evonas("resume", str(cut), "--quiet")
     assert resumed.wait() == 0, resumed.stderr.read()
     same_outputs(run_outputs(cut), run_outputs(whole_run[0]))
+
+
+def test_the_cli_lists_the_space_and_gives_it_the_surgery_edits_by_default(tmp_path, capsys):
+    import json
+
+    from evonas.cli import main
+
+    main(["spaces"])
+    assert any(line.startswith("surgery") for line in capsys.readouterr().out.splitlines())
+    with pytest.raises(SystemExit) as stop:  # no supernet for this space: one line, exit 2
+        main(["evolve", "--space", "surgery", "--generations", "0", "--run-dir", str(tmp_path / "a"), "--quiet"])
+    assert stop.value.code == 2 and "no supernet" in capsys.readouterr().err
+    main(["evolve", "--space", "surgery", "--evaluator", "surgery", "--objectives", "acc,params", "--population", "2", "--generations", "0",
+          "--data", "digits", "--steps", "0", "--run-dir", str(tmp_path / "b"), "--quiet"])
+    search = json.loads((tmp_path / "b" / "run.json").read_text())["search"]
+    assert (search["mutation"], search["crossover"]) == ("edit", "layers")
