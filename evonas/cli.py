@@ -149,6 +149,8 @@ EVALUATOR_OPTIONS = (
                  help=f"An option of the strategy as NAME=VALUE, e.g. pool=50 ({_strategy_option_names()}); repeatable."),
     click.option("--scoring-images", type=int, help="Training images held out to score paths (greedy, eps) [128]."),
     click.option("--epochs", type=int, help="Training epochs (supernet, or each candidate with --evaluator train)."),
+    click.option("--steps", type=int, help="Optimiser steps each candidate trains (surgery evaluator) [100]."),
+    click.option("--recovery-steps", type=int, help="Extra steps after an edit that loses the parent's function (surgery) [30]."),
     click.option("--batch-size", type=int, help="Training batch size [64]."),
     click.option("--optimizer", help="sgd (Nesterov) or adam [sgd]."),
     click.option("--lr", type=float, help="Initial learning rate [0.1]."),
@@ -225,9 +227,9 @@ def _with_options(options):
 @click.option("--predictor-pool", default=NSGA2Options.predictor_pool, show_default=True, type=click.FloatRange(min=1),
               help="Offspring proposed per offspring evaluated; a ridge regression fitted on the archive keeps those "
               "predicted to fall least short of the front (1: evaluate every proposal).")
-@click.option("--crossover", default=NSGA2Options.crossover, show_default=True, help=f"Crossover: {_names(CROSSOVERS)}.")
+@click.option("--crossover", help=f"Crossover: {_names(CROSSOVERS)} [{NSGA2Options.crossover}; layers on the surgery space].")
 @click.option("--crossover-prob", default=NSGA2Options.crossover_prob, show_default=True, type=float)
-@click.option("--mutation", default=NSGA2Options.mutation, show_default=True, help=f"Mutation: {_names(MUTATIONS)}.")
+@click.option("--mutation", help=f"Mutation: {_names(MUTATIONS)} [{NSGA2Options.mutation}; edit on the surgery space].")
 @_with_options(EVALUATOR_OPTIONS)
 @click.option("--screen", help="Proxy screening: offspring are drawn --screen-factor times over and the best by this zero-cost proxy (e.g. synflow) evaluated.")
 @click.option("--screen-factor", default=ScreenOptions.factor, show_default=True, type=int, help="Offspring drawn per offspring evaluated (--screen).")
@@ -246,9 +248,13 @@ def evolve(space, evaluator, table, objectives, constraints, population, generat
     a search of accuracy against latency (a few minutes on a laptop CPU).
     """
     from evonas.search import RunConfig, Search
+    from evonas.spaces import get_space
 
     if generations is None and evaluations is None:
         generations = DEFAULT_GENERATIONS
+    operators = get_space(space).default_operators
+    crossover = crossover or operators.get("crossover", NSGA2Options.crossover)
+    mutation = mutation or operators.get("mutation", NSGA2Options.mutation)
     config = RunConfig(
         space=space,
         evaluator=evaluator,

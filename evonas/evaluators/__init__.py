@@ -22,6 +22,7 @@ EVALUATORS = Registry(
         "supernet": "evonas.evaluators.supernet:SupernetEvaluator",
         "train": "evonas.evaluators.train:TrainEvaluator",
         "zero-cost": "evonas.evaluators.zero_cost:ZeroCostEvaluator",
+        "surgery": "evonas.evaluators.surgery:SurgeryEvaluator",
     },
 )
 

@@ -88,7 +88,7 @@ def network_options(space: SearchSpace, widths: Mapping[str, int] | None, defaul
             raise ConfigError(f"width option {name}={value!r} must be a positive integer")
     try:
         with torch.device("meta"):
-            space.network(None, num_classes=2, in_channels=1, image_size=8, **options)
+            space.network(space.from_index(0).genes, num_classes=2, in_channels=1, image_size=8, **options)
     except TypeError as error:
         raise ConfigError(f"space {space.name!r} does not take width options {options}: {error}") from None
     return options

@@ -15,6 +15,7 @@ SPACES = Registry(
         "nb201": "evonas.spaces.nb201:NB201Space",
         "macro": "evonas.spaces.macro:MacroSpace",
         "mobile": "evonas.spaces.mobile:MobileSpace",
+        "surgery": "evonas.spaces.surgery:SurgerySpace",
     },
 )
 

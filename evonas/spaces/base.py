@@ -49,6 +49,8 @@ class SearchSpace(abc.ABC):
     name: ClassVar[str]
     description: ClassVar[str]
     genes: tuple[Gene, ...]
+    # Registered "mutation" and "crossover" names that suit the space better than NSGA2Options' defaults.
+    default_operators: ClassVar[dict[str, str]] = {}
 
     @property
     def size(self) -> int:
@@ -97,8 +99,14 @@ class SearchSpace(abc.ABC):
             genes.append(value)
         return Genotype(self.name, tuple(reversed(genes)))
 
+    def canonical(self, genotype: Genotype) -> Genotype:
+        """The one genotype that stands for ``genotype``'s network; the genotype itself unless the space
+        has genes a network may not use (`evonas.spaces.surgery`). Operators and `neighbours` return
+        canonical genotypes, so the archive never holds one network twice."""
+        return genotype
+
     def neighbours(self, genotype: Genotype, *, adjacent_only: bool = False) -> Iterator[Genotype]:
-        """Every genotype that differs from ``genotype`` in exactly one gene.
+        """The `canonical` form of every genotype that differs from ``genotype`` in exactly one gene.
 
         With ``adjacent_only``, ordinal genes only step to an adjacent choice.
         """
@@ -108,7 +116,7 @@ class SearchSpace(abc.ABC):
             else:
                 options = [v for v in range(len(gene)) if v != value]
             for v in options:
-                yield genotype.replace(i, v)
+                yield self.canonical(genotype.replace(i, v))
 
     @abc.abstractmethod
     def encode(self, genotype: Genotype) -> str:
