@@ -49,6 +49,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
+from evonas.checkpoint import atomic_write
 from evonas.errors import EvonasError, TableError
 from evonas.evaluators.table import read_table
 from evonas.history import hypervolume
@@ -69,7 +70,7 @@ SUITE = [
     ("nas-bench-macro/nas-bench-macro.csv", "acc=cifar10_test_acc,flops"),
     ("nas-bench-macro/nas-bench-macro.csv", "acc=cifar10_test_acc,params,flops"),
 ]
-PEERS = ("random", "pymoo", "deap", "optuna")
+PEERS = ("random", "pymoo", "deap", "optuna", "tpe", "gp")
 ASKS_PER_EVALUATION = 50  # a peer that proposes this many architectures per distinct one it finds has stalled
 BEGIN, END = "<!-- search_quality:begin -->", "<!-- search_quality:end -->"
 
@@ -84,6 +85,7 @@ class Problem:
     archs: tuple[str, ...]
     genes: np.ndarray  # (n_archs, n_genes) choice indices
     values: np.ndarray  # (n_archs, n_objectives), minimised
+    functions: np.ndarray  # (n_archs,) the index of each architecture's canonical form (`SearchSpace.canonical`)
 
 
 def load_problem(table: Path, objectives: str, space_name: str | None) -> Problem:
@@ -95,9 +97,11 @@ def load_problem(table: Path, objectives: str, space_name: str | None) -> Proble
         raise TableError(f"{table} holds {len(rows)} of the {space.size} architectures of space {space.name}: "
                          "the searches would ask for the missing ones; search quality needs a table of the whole space")
     archs = tuple(rows)
-    genes = np.array([space.decode(a).genes for a in archs], dtype=np.int64)
+    genotypes = [space.decode(a) for a in archs]
+    genes = np.array([g.genes for g in genotypes], dtype=np.int64)
     values = minimisation_matrix([dict(zip([o.name for o in parsed], rows[a])) for a in archs], parsed)
-    return Problem(table, objectives, space.name, archs, genes, values)
+    functions = np.array([space.index(space.canonical(g)) for g in genotypes], dtype=np.int64)
+    return Problem(table, objectives, space.name, archs, genes, values, functions)
 
 
 def detect_space(table: Path) -> SearchSpace:
@@ -213,13 +217,29 @@ def run_deap(problem: Problem, budget: int, seed: int) -> list[int]:
 def run_optuna(problem: Problem, budget: int, seed: int) -> list[int]:
     import optuna
 
+    return _optuna_loop(problem, budget, optuna.samplers.NSGAIISampler(population_size=50, seed=seed))
+
+
+def run_tpe(problem: Problem, budget: int, seed: int) -> list[int]:
+    import optuna
+
+    return _optuna_loop(problem, budget, optuna.samplers.TPESampler(multivariate=True, seed=seed))
+
+
+def run_gp(problem: Problem, budget: int, seed: int) -> list[int]:
+    import optuna
+
+    return _optuna_loop(problem, budget, optuna.samplers.GPSampler(seed=seed))
+
+
+def _optuna_loop(problem: Problem, budget: int, sampler) -> list[int]:
+    """Asks an Optuna sampler for one categorical parameter per gene until ``budget`` distinct architectures."""
+    import optuna
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     lookup = Lookup(problem)
     upper = problem.genes.max(axis=0).tolist()
-    study = optuna.create_study(
-        directions=["minimize"] * problem.values.shape[1],
-        sampler=optuna.samplers.NSGAIISampler(population_size=50, seed=seed),
-    )
+    study = optuna.create_study(directions=["minimize"] * problem.values.shape[1], sampler=sampler)
     calls = 0
     while lookup.distinct < budget and calls < ASKS_PER_EVALUATION * budget:
         trial = study.ask()
@@ -255,35 +275,56 @@ class TrueFront:
     """A table's Pareto-optimal rows, the ideal and nadir points that normalise objectives, and its hypervolume."""
 
     members: frozenset[int]
+    functions: np.ndarray  # canonical form of every row
     ideal: np.ndarray
     nadir: np.ndarray
     hypervolume: float
 
     @classmethod
-    def of(cls, values: np.ndarray) -> TrueFront:
+    def of(cls, problem: Problem) -> TrueFront:
+        values = problem.values
         on_front = NonDominatedSorting().do(values, only_non_dominated_front=True)
         ideal, nadir = values[on_front].min(axis=0), values[on_front].max(axis=0)
-        return cls(frozenset(int(i) for i in on_front), ideal, nadir, hypervolume(values[on_front], ideal, nadir))
+        return cls(frozenset(int(i) for i in on_front), problem.functions, ideal, nadir,
+                   hypervolume(values[on_front], ideal, nadir))
 
-    def scores(self, values: np.ndarray, evaluated: list[int]) -> tuple[float, float]:
-        """(front recall, HV ratio) of the evaluated rows."""
+    def scores(self, values: np.ndarray, evaluated: list[int]) -> tuple[float, float, float]:
+        """(front recall, HV ratio, front recall of functions) of the evaluated rows.
+
+        The recall of functions counts a front member as found when any architecture of its
+        canonical form (`SearchSpace.canonical`) was evaluated.
+        """
         recall = len(self.members.intersection(evaluated)) / len(self.members)
-        return recall, hypervolume(values[evaluated], self.ideal, self.nadir) / self.hypervolume
+        found = set(self.functions[evaluated].tolist())
+        functions = sum(int(self.functions[m]) in found for m in self.members) / len(self.members)
+        return recall, hypervolume(values[evaluated], self.ideal, self.nadir) / self.hypervolume, functions
 
 
-def one_run(method: str, runner, problem: Problem, budgets: list[int], seed: int, front: TrueFront):
-    started = time.perf_counter()
-    order = runner(problem, max(budgets), seed)
-    seconds = time.perf_counter() - started
+def one_run(method: str, runner, problem: Problem, budgets: list[int], seed: int, front: TrueFront, cache: Path | None):
+    """Scores of one run; a peer's run is read from (or written to) ``cache``, a directory, when given."""
+    stored = None
+    if cache is not None and method in PEERS:
+        objectives = problem.objectives.replace("=", "-").replace(",", "_")
+        stored = cache / f"{method}-{problem.table.stem}-{objectives}-seed{seed}-n{max(budgets)}.json"
+    if stored is not None and stored.exists():
+        record = json.loads(stored.read_text(encoding="utf-8"))
+        order, seconds = record["order"], record["seconds"]
+    else:
+        started = time.perf_counter()
+        order = runner(problem, max(budgets), seed)
+        seconds = time.perf_counter() - started
+        if stored is not None:
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(stored, json.dumps({"order": [int(i) for i in order], "seconds": seconds}))
     return method, seed, [front.scores(problem.values, order[:b]) for b in budgets], seconds, len(order)
 
 
-def evaluate_problem(problem: Problem, methods: dict, budgets: list[int], seeds: list[int], jobs: int) -> dict:
-    front = TrueFront.of(problem.values)
+def evaluate_problem(problem: Problem, methods: dict, budgets: list[int], seeds: list[int], jobs: int, cache: Path | None) -> dict:
+    front = TrueFront.of(problem)
     print(f"\n{problem.table.name} {problem.objectives} ({problem.space}, {len(problem.archs)} architectures, "
           f"{len(front.members)} Pareto-optimal)", flush=True)
     runs = Parallel(n_jobs=jobs)(
-        delayed(one_run)(name, runner, problem, budgets, seed, front) for name, runner in methods.items() for seed in seeds
+        delayed(one_run)(name, runner, problem, budgets, seed, front, cache) for name, runner in methods.items() for seed in seeds
     )
     summary = {}
     for name in methods:
@@ -292,27 +333,32 @@ def evaluate_problem(problem: Problem, methods: dict, budgets: list[int], seeds:
         summary[name] = {
             "hv": [statistics.median(r[2][k][1] for r in mine) for k in range(len(budgets))],
             "recall": [statistics.median(r[2][k][0] for r in mine) for k in range(len(budgets))],
+            "functions": [statistics.median(r[2][k][2] for r in mine) for k in range(len(budgets))],
             "seconds": statistics.median(r[3] for r in mine),
             "short": len(short),
         }
-        cells = "  ".join(f"{summary[name]['hv'][k]:.3f}/{summary[name]['recall'][k]:.2f}" for k in range(len(budgets)))
+        cells = "  ".join(f"{summary[name]['hv'][k]:.3f}/{summary[name]['recall'][k]:.2f}/{summary[name]['functions'][k]:.2f}"
+                          for k in range(len(budgets)))
         note = f"  ({len(short)} runs stalled before the budget)" if short else ""
         print(f"  {name:<16} {cells}   {summary[name]['seconds']:.2f} s/run{note}", flush=True)
-    return {"front": len(front.members), "methods": summary}
+    return {"front": len(front.members), "front_functions": len({int(front.functions[m]) for m in front.members}),
+            "methods": summary}
 
 
 def markdown(results: list[tuple[Problem, dict]], budgets: list[int], seeds: list[int], command: str) -> str:
     lines = [BEGIN, "", f"`{command}`", "",
-             f"Medians over seeds {seeds[0]}-{seeds[-1]}: HV ratio / front recall after each budget of distinct "
-             "evaluations; seconds per run of the largest budget.", ""]
+             f"Medians over seeds {seeds[0]}-{seeds[-1]}: HV ratio / front recall / front recall of functions after "
+             "each budget of distinct evaluations; seconds per run of the largest budget. True front: its members "
+             "(and the distinct functions among them).", ""]
     header = "| table x objectives | true front | method | " + " | ".join(f"{b} evaluations" for b in budgets) + " | s/run |"
     lines += [header, "|" + " --- |" * (4 + len(budgets))]
     for problem, result in results:
         setting = f"{problem.table.parent.name}/{problem.table.name} {problem.objectives}"
         for name, s in result["methods"].items():
-            cells = " | ".join(f"{s['hv'][k]:.3f} / {s['recall'][k]:.2f}" for k in range(len(budgets)))
+            cells = " | ".join(f"{s['hv'][k]:.3f} / {s['recall'][k]:.2f} / {s['functions'][k]:.2f}" for k in range(len(budgets)))
             bold = "**" if name == "evonas" else ""
-            lines.append(f"| {setting} | {result['front']} | {bold}{name}{bold} | {cells} | {s['seconds']:.2f} |")
+            front = f"{result['front']} ({result['front_functions']})"
+            lines.append(f"| {setting} | {front} | {bold}{name}{bold} | {cells} | {s['seconds']:.2f} |")
             setting = ""
     return "\n".join(lines + ["", END])
 
@@ -339,12 +385,14 @@ def main() -> None:
                         help='An evonas variant, e.g. nsga2=\'{"local_search": 0, "predictor_pool": 1}\' or '
                              'screened=\'{"screen": {"proxy": "synflow"}}\' (repeatable).')
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--cache", type=Path, help="A directory keeping each peer run's evaluations: runs found there are not re-run.")
     parser.add_argument("--results", type=Path, help="Write the markdown table into this file's search-quality section.")
     args = parser.parse_args()
 
     budgets = sorted(int(b) for b in args.budgets.split(","))
     seeds = list(range(args.seeds))
-    runners = {"random": run_random, "pymoo": run_pymoo, "deap": run_deap, "optuna": run_optuna, "evonas": evonas_runner({})}
+    runners = {"random": run_random, "pymoo": run_pymoo, "deap": run_deap, "optuna": run_optuna, "tpe": run_tpe, "gp": run_gp,
+               "evonas": evonas_runner({})}
     methods = {}
     for name in args.methods.split(","):
         if name not in runners:
@@ -371,7 +419,7 @@ def main() -> None:
         except EvonasError as error:
             print(f"search_quality.py: {error}", file=sys.stderr)
             sys.exit(2)
-        results.append((problem, evaluate_problem(problem, methods, budgets, seeds, args.jobs)))
+        results.append((problem, evaluate_problem(problem, methods, budgets, seeds, args.jobs, args.cache)))
     if args.results:
         command = "python benchmarks/search_quality.py " + " ".join(sys.argv[1:])
         write_section(args.results, markdown(results, budgets, seeds, command))

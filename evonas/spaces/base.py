@@ -110,6 +110,15 @@ class SearchSpace(abc.ABC):
             for v in options:
                 yield genotype.replace(i, v)
 
+    def canonical(self, genotype: Genotype) -> Genotype:
+        """The representative of the genotypes that compute the same function as ``genotype``.
+
+        Genotypes with equal canonical forms build networks with identical outputs given the same
+        weights; a search evaluates one genotype of each such class. The genotype itself by default
+        (a space that declares no equivalences).
+        """
+        return genotype
+
     @abc.abstractmethod
     def encode(self, genotype: Genotype) -> str:
         """The canonical string of a genotype."""
