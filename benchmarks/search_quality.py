@@ -301,14 +301,19 @@ class TrueFront:
 
 
 def one_run(method: str, runner, problem: Problem, budgets: list[int], seed: int, front: TrueFront, cache: Path | None):
-    """Scores of one run; a peer's run is read from (or written to) ``cache``, a directory, when given."""
-    stored = None
+    """Scores of one run; a peer's run is read from (or written to) ``cache``, a directory, when given.
+
+    A peer's run to a larger budget serves a smaller one: its first N distinct evaluations are those
+    of a run to N, since no peer is told its budget. The seconds are those of the run read.
+    """
+    stored = record = None
     if cache is not None and method in PEERS:
-        objectives = problem.objectives.replace("=", "-").replace(",", "_")
-        stored = cache / f"{method}-{problem.table.stem}-{objectives}-seed{seed}-n{max(budgets)}.json"
-    if stored is not None and stored.exists():
-        record = json.loads(stored.read_text(encoding="utf-8"))
-        order, seconds = record["order"], record["seconds"]
+        name = f"{method}-{problem.table.stem}-{problem.objectives.replace('=', '-').replace(',', '_')}-seed{seed}"
+        stored = cache / f"{name}-n{max(budgets)}.json"
+        larger = sorted((int(p.stem.rpartition("-n")[2]), p) for p in cache.glob(f"{name}-n*.json"))
+        record = next((json.loads(p.read_text(encoding="utf-8")) for n, p in larger if n >= max(budgets)), None)
+    if record is not None:
+        order, seconds = record["order"][: max(budgets)], record["seconds"]
     else:
         started = time.perf_counter()
         order = runner(problem, max(budgets), seed)
@@ -379,7 +384,7 @@ def main() -> None:
     parser.add_argument("--objectives", help="Objective specs for --table, e.g. acc=cifar10_test_acc,latency=latency_fpga_ms.")
     parser.add_argument("--space", help="The table's space (default: detected from its arch strings).")
     parser.add_argument("--budgets", default="100,300,1000")
-    parser.add_argument("--seeds", type=int, default=10, help="Seeds 0..N-1.")
+    parser.add_argument("--seeds", default="10", help="N for seeds 0..N-1, or FIRST-LAST.")
     parser.add_argument("--methods", default="evonas," + ",".join(PEERS))
     parser.add_argument("--evonas", action="append", default=[], metavar="NAME=JSON",
                         help='An evonas variant, e.g. nsga2=\'{"local_search": 0, "predictor_pool": 1}\' or '
@@ -390,7 +395,8 @@ def main() -> None:
     args = parser.parse_args()
 
     budgets = sorted(int(b) for b in args.budgets.split(","))
-    seeds = list(range(args.seeds))
+    first, _, last = args.seeds.partition("-")
+    seeds = list(range(int(first), int(last) + 1)) if last else list(range(int(first)))
     runners = {"random": run_random, "pymoo": run_pymoo, "deap": run_deap, "optuna": run_optuna, "tpe": run_tpe, "gp": run_gp,
                "evonas": evonas_runner({})}
     methods = {}

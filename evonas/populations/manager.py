@@ -34,6 +34,8 @@ class NSGA2Options:
         crossover: registered crossover name.
         crossover_prob: probability that a pair of parents is crossed before mutation.
         mutation: registered mutation name, applied to every child.
+        optimism: how many of its standard deviations the predictor's estimate of a proposal is
+            improved by before proposals are compared (0: the estimates as they are).
         max_tries: draws of an offspring before falling back to a fresh random architecture.
         equivalents: treat genotypes with the same canonical form (`SearchSpace.canonical`) as one
             architecture: none is proposed once an equivalent is evaluated or proposed, so no
@@ -48,6 +50,7 @@ class NSGA2Options:
     mutation: str = "resample"
     max_tries: int = 100
     equivalents: bool = True
+    optimism: float = 0.0
 
     def __post_init__(self) -> None:
         if self.population < 2:
@@ -128,7 +131,7 @@ class PopulationManager:
                 break
             key = self.canonical(genotype)
             if key not in self._evaluated and key not in seeded:
-                seeded[key] = Offspring(genotype, (), "seed")
+                seeded[key] = Offspring(key, (), "seed")
         n -= len(seeded)
         if n == 0:
             return list(seeded.values())
@@ -143,6 +146,7 @@ class PopulationManager:
             minimisation_matrix([ind.metrics for ind in evaluated], self.objectives),
             [self.canonical(child.genotype).genes for child in proposals],
             n,
+            self.options.optimism,
         )
         return [*seeded.values(), *(proposals[i] for i in keep)]
 
@@ -199,7 +203,7 @@ class PopulationManager:
                 if key not in self._evaluated:
                     unseen = True
                     if key not in chosen and key not in taken:
-                        chosen[key] = Offspring(child, (member.uid,), "neighbour")
+                        chosen[key] = Offspring(key, (member.uid,), "neighbour")
                         if len(chosen) == n:
                             return list(chosen.values())
             if not unseen:
@@ -231,7 +235,7 @@ class PopulationManager:
                 key = self.canonical(child)
                 if key not in self._evaluated and key not in taken and key not in keys:
                     keys.add(key)
-                    fresh.append(Offspring(child, lineage, label))
+                    fresh.append(Offspring(key, lineage, label))
             if fresh:
                 return fresh
         return None
@@ -242,7 +246,7 @@ class PopulationManager:
             genotype = self.space.sample(rng)
             key = self.canonical(genotype)
             if key not in self._evaluated and key not in taken:
-                return Offspring(genotype, (), "sample")
+                return Offspring(key, (), "sample")
         if self.space.size > ENUMERATION_LIMIT:
             raise SpaceExhaustedError(f"no unseen architecture found in {self.options.max_tries} random draws")
         seen = {self.space.index(g) for g in (*self.archive, *self._evaluated, *taken)}
@@ -252,7 +256,7 @@ class PopulationManager:
             unseen = unseen[[self.canonical(self.space.from_index(int(i))) not in known for i in unseen]]
         if len(unseen) == 0:
             raise SpaceExhaustedError(f"all {self.space.size} architectures of {self.space.name} are evaluated")
-        return Offspring(self.space.from_index(int(unseen[rng.integers(len(unseen))])), (), "sample")
+        return Offspring(self.canonical(self.space.from_index(int(unseen[rng.integers(len(unseen))]))), (), "sample")
 
     # -- tell ------------------------------------------------------------------------------
     def tell(self, individuals: Sequence[Individual]) -> None:
