@@ -42,7 +42,7 @@ def test_the_deviation_of_a_prediction_grows_with_its_distance_from_the_evaluate
     _, deviation = ridge_with_uncertainty(one_hot(SPACE, genes), targets, one_hot(SPACE, np.vstack([seen, unseen])))
     assert 0 < deviation[0, 0] < deviation[1, 0]
     exact = np.array([[additive(g)] for g in genes])
-    assert ridge_with_uncertainty(one_hot(SPACE, genes), exact, one_hot(SPACE, seen), alpha=1e-9)[1][0, 0] < 1e-6  # no residual
+    assert ridge_with_uncertainty(one_hot(SPACE, genes), exact, one_hot(SPACE, seen), alpha=1e-9)[1][0, 0] < 1e-4  # no residual
 
 
 def test_optimism_prefers_the_proposal_the_predictor_knows_least_about_among_equals():
