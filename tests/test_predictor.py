@@ -6,7 +6,13 @@ import pytest
 from evonas.genotype import Individual
 from evonas.objectives import parse_objectives
 from evonas.populations.manager import NSGA2Options, PopulationManager
-from evonas.populations.predictor import closest_to_front, one_hot, ridge_predictions, ridge_with_uncertainty, shortfalls
+from evonas.populations.predictor import (
+    closest_to_front,
+    one_hot,
+    ridge_predictions,
+    ridge_with_uncertainty,
+    shortfalls,
+)
 from evonas.spaces import get_space
 
 SPACE = get_space("macro")  # 8 genes x 3 choices
