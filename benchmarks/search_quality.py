@@ -81,7 +81,6 @@ SUITE = [
 ]
 PEERS = ("random", "pymoo", "deap", "optuna", "tpe", "gp")
 ASKS_PER_EVALUATION = 50  # a peer that proposes this many architectures per distinct one it finds has stalled
-BEGIN, END = "<!-- search_quality:begin -->", "<!-- search_quality:end -->"
 
 
 @dataclass(frozen=True)
@@ -359,8 +358,13 @@ def evaluate_problem(problem: Problem, methods: dict, budgets: list[int], seeds:
             "methods": summary}
 
 
-def markdown(results: list[tuple[Problem, dict]], budgets: list[int], seeds: list[int], command: str) -> str:
-    lines = [BEGIN, "", f"`{command}`", "",
+def markers(section: str) -> tuple[str, str]:
+    return f"<!-- {section}:begin -->", f"<!-- {section}:end -->"
+
+
+def markdown(results: list[tuple[Problem, dict]], budgets: list[int], seeds: list[int], command: str, section: str) -> str:
+    begin, end = markers(section)
+    lines = [begin, "", f"`{command}`", "",
              f"Medians over seeds {seeds[0]}-{seeds[-1]}: HV ratio / front recall / front recall of functions after "
              "each budget of distinct evaluations; seconds per run of the largest budget. True front: its members "
              "(and the distinct functions among them).", ""]
@@ -374,14 +378,15 @@ def markdown(results: list[tuple[Problem, dict]], budgets: list[int], seeds: lis
             front = f"{result['front']} ({result['front_functions']})"
             lines.append(f"| {setting} | {front} | {bold}{name}{bold} | {cells} | {s['seconds']:.2f} |")
             setting = ""
-    return "\n".join(lines + ["", END])
+    return "\n".join(lines + ["", end])
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replaces the suite's section of ``path`` (between its markers), or appends it."""
+def write_section(path: Path, text: str, section: str) -> None:
+    """Replaces ``section`` of ``path`` (between its markers), or appends it."""
     old = path.read_text(encoding="utf-8") if path.exists() else ""
-    if BEGIN in old and END in old:
-        new = old[: old.index(BEGIN)] + text + old[old.index(END) + len(END):]
+    begin, end = markers(section)
+    if begin in old and end in old:
+        new = old[: old.index(begin)] + text + old[old.index(end) + len(end):]
     else:
         new = old.rstrip("\n") + "\n\n" + text + "\n"
     path.write_text(new, encoding="utf-8")
@@ -400,6 +405,7 @@ def main() -> None:
                              'screened=\'{"screen": {"proxy": "synflow"}}\' (repeatable).')
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--cache", type=Path, help="A directory keeping each peer run's evaluations: runs found there are not re-run.")
+    parser.add_argument("--section", default="search_quality", help="Name of the section of --results written.")
     parser.add_argument("--results", type=Path, help="Write the markdown table into this file's search-quality section.")
     args = parser.parse_args()
 
@@ -437,7 +443,7 @@ def main() -> None:
         results.append((problem, evaluate_problem(problem, methods, budgets, seeds, args.jobs, args.cache)))
     if args.results:
         command = "python benchmarks/search_quality.py " + " ".join(sys.argv[1:])
-        write_section(args.results, markdown(results, budgets, seeds, command))
+        write_section(args.results, markdown(results, budgets, seeds, command, args.section), args.section)
         print(f"\nwrote {args.results}")
 
 
