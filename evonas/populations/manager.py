@@ -38,8 +38,10 @@ class NSGA2Options:
             improved by before proposals are compared (0: the estimates as they are).
         max_tries: draws of an offspring before falling back to a fresh random architecture.
         equivalents: treat genotypes with the same canonical form (`SearchSpace.canonical`) as one
-            architecture: none is proposed once an equivalent is evaluated or proposed, so no
-            function is evaluated twice; False tells every genotype apart.
+            architecture: offspring are proposed in their canonical form (on NB201 the cell
+            without the edges that compute nothing, the cheapest network of its function), and
+            none whose function is evaluated or already proposed, so no function is evaluated
+            twice; False tells every genotype apart.
     """
 
     population: int = 24
@@ -79,7 +81,7 @@ class Offspring:
 class PopulationManager:
     """Holds the population and the archive of every evaluated genotype; no function is proposed twice.
 
-    Proposals are told apart by their canonical form (`SearchSpace.canonical`, with
+    Proposals are told apart, and made, in their canonical form (`SearchSpace.canonical`, with
     ``options.equivalents``): an equivalent of an evaluated or already proposed genotype is never
     proposed.
 
