@@ -6,13 +6,7 @@ import pytest
 from evonas.genotype import Individual
 from evonas.objectives import parse_objectives
 from evonas.populations.manager import NSGA2Options, PopulationManager
-from evonas.populations.predictor import (
-    closest_to_front,
-    one_hot,
-    ridge_predictions,
-    ridge_with_uncertainty,
-    shortfalls,
-)
+from evonas.populations.predictor import closest_to_front, one_hot, ridge_predictions, shortfalls
 from evonas.spaces import get_space
 
 SPACE = get_space("macro")  # 8 genes x 3 choices
@@ -38,36 +32,6 @@ def test_ridge_recovers_an_objective_that_adds_up_over_genes():
     queries = rng.integers(3, size=(50, 8))
     predicted = ridge_predictions(one_hot(SPACE, genes), targets, one_hot(SPACE, queries), alpha=1e-6)
     assert np.allclose(predicted[:, 0], [additive(q) for q in queries], atol=1e-3)
-
-
-def test_the_deviation_of_a_prediction_grows_with_its_distance_from_the_evaluated():
-    rng = np.random.default_rng(2)
-    genes = rng.integers(2, size=(40, 8))  # only choices 0 and 1 seen
-    targets = np.array([[additive(g) + rng.normal(0, 0.5)] for g in genes])
-    seen, unseen = genes[:1], np.full((1, 8), 2)  # an evaluated architecture; one of choices never seen
-    _, deviation = ridge_with_uncertainty(one_hot(SPACE, genes), targets, one_hot(SPACE, np.vstack([seen, unseen])))
-    assert 0 < deviation[0, 0] < deviation[1, 0]
-    exact = np.array([[additive(g)] for g in genes])
-    assert ridge_with_uncertainty(one_hot(SPACE, genes), exact, one_hot(SPACE, seen), alpha=1e-9)[1][0, 0] < 1e-4  # no residual
-
-
-def test_optimism_prefers_the_proposal_the_predictor_knows_least_about_among_equals():
-    rng = np.random.default_rng(3)
-    evaluated = rng.integers(2, size=(60, 8))
-    values = np.array([[additive(g), -additive(g)] for g in evaluated])  # every architecture on one line: all on the front
-    proposals = [[1, 0, 1, 0, 1, 0, 1, 0], [2, 0, 1, 0, 1, 0, 1, 0]]  # the second has a choice never evaluated
-    # additive costs of choices 1 and 2 of gene 0 differ, but with optimism the unknown one wins
-    assert closest_to_front(SPACE, evaluated, values + rng.normal(0, 0.3, values.shape), proposals, 1, optimism=3.0) == [1]
-
-
-def test_nb201_features_add_the_operations_along_each_path_that_computes():
-    space = get_space("nb201")
-    cell = space.decode("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|")
-    features = space.features(np.array([cell.genes]))[0]
-    assert features.shape == (30 + 4 + 16 + 16 + 64,)
-    assert features[:30].tolist() == one_hot(space, [cell.genes])[0].tolist()
-    # one path computes: 0 -> 1 (conv 3x3) -> 2 (skip) -> 3 (avg pool); the edges 3<-0, 3<-1, 2<-0 are none
-    assert features[30:].sum() == 1 and features[30 + 4 + 16 + 16 + (2 + 0 * 4 + 3 * 16)] == 1
 
 
 def test_shortfall_is_negative_beyond_the_front_zero_on_it_and_measured_from_the_nearest_member():

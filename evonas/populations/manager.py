@@ -34,8 +34,6 @@ class NSGA2Options:
         crossover: registered crossover name.
         crossover_prob: probability that a pair of parents is crossed before mutation.
         mutation: registered mutation name, applied to every child.
-        optimism: how many of its standard deviations the predictor's estimate of a proposal is
-            improved by before proposals are compared (0: the estimates as they are).
         max_tries: draws of an offspring before falling back to a fresh random architecture.
         equivalents: treat genotypes with the same canonical form (`SearchSpace.canonical`) as one
             architecture: offspring are proposed in their canonical form (on NB201 the cell
@@ -52,7 +50,6 @@ class NSGA2Options:
     mutation: str = "resample"
     max_tries: int = 100
     equivalents: bool = True
-    optimism: float = 0.0
 
     def __post_init__(self) -> None:
         if self.population < 2:
@@ -148,7 +145,6 @@ class PopulationManager:
             minimisation_matrix([ind.metrics for ind in evaluated], self.objectives),
             [self.canonical(child.genotype).genes for child in proposals],
             n,
-            self.options.optimism,
         )
         return [*seeded.values(), *(proposals[i] for i in keep)]
 

@@ -31,26 +31,10 @@ def one_hot(space: SearchSpace, genes: np.ndarray) -> np.ndarray:
 
 def ridge_predictions(features: np.ndarray, targets: np.ndarray, queries: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     """Ridge regression (intercept unpenalised) of each target column, evaluated at ``queries``."""
-    return ridge_with_uncertainty(features, targets, queries, alpha)[0]
-
-
-def ridge_with_uncertainty(
-    features: np.ndarray, targets: np.ndarray, queries: np.ndarray, alpha: float = 1.0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Ridge predictions at ``queries`` and their standard deviations, one column per target.
-
-    The deviation is that of the Bayesian reading of ridge regression (a Gaussian prior on the
-    weights): ``sigma * sqrt(q^T (X^T X + alpha I)^-1 q)``, with ``sigma`` the root mean square of
-    the fit's residuals; it grows with a query's distance from what was evaluated.
-    """
     x_mean, y_mean = features.mean(axis=0), targets.mean(axis=0)
     x = features - x_mean
-    inverse = np.linalg.inv(x.T @ x + alpha * np.eye(x.shape[1]))
-    weights = inverse @ (x.T @ (targets - y_mean))
-    q = queries - x_mean
-    sigma = np.sqrt(((x @ weights - (targets - y_mean)) ** 2).mean(axis=0))
-    spread = np.sqrt(np.einsum("ij,jk,ik->i", q, inverse, q))
-    return q @ weights + y_mean, spread[:, None] * sigma[None, :]
+    weights = np.linalg.solve(x.T @ x + alpha * np.eye(x.shape[1]), x.T @ (targets - y_mean))
+    return (queries - x_mean) @ weights + y_mean
 
 
 def shortfalls(points: np.ndarray, front: np.ndarray) -> np.ndarray:
@@ -64,12 +48,7 @@ def shortfalls(points: np.ndarray, front: np.ndarray) -> np.ndarray:
 
 
 def closest_to_front(
-    space: SearchSpace,
-    evaluated: Sequence[Sequence[int]],
-    values: np.ndarray,
-    proposals: Sequence[Sequence[int]],
-    n: int,
-    optimism: float = 0.0,
+    space: SearchSpace, evaluated: Sequence[Sequence[int]], values: np.ndarray, proposals: Sequence[Sequence[int]], n: int
 ) -> list[int]:
     """Indices of the ``n`` proposals with the smallest predicted `shortfalls`, in proposal order.
 
@@ -79,9 +58,6 @@ def closest_to_front(
         values: their objective values to minimise, one row each.
         proposals: genes of the proposed architectures.
         n: how many to keep.
-        optimism: standard deviations of each prediction subtracted from it (`ridge_with_uncertainty`)
-            before measuring its shortfall: above 0, proposals the predictor knows less about are
-            given the benefit of the doubt.
 
     Objectives are scaled to [0, 1] over the evaluated architectures before fitting; ties keep the
     earlier proposal.
@@ -91,6 +67,6 @@ def closest_to_front(
     values = np.asarray(values, dtype=float)
     low, span = values.min(axis=0), np.ptp(values, axis=0)
     scaled = (values - low) / np.where(span > 0, span, 1.0)
-    predicted, deviation = ridge_with_uncertainty(space.features(np.asarray(evaluated)), scaled, space.features(np.asarray(proposals)))
-    distances = shortfalls(predicted - optimism * deviation, scaled[nondominated_ranks(scaled) == 0])
+    predicted = ridge_predictions(one_hot(space, np.asarray(evaluated)), scaled, one_hot(space, np.asarray(proposals)))
+    distances = shortfalls(predicted, scaled[nondominated_ranks(scaled) == 0])
     return sorted(np.argsort(distances, kind="stable")[:n].tolist())

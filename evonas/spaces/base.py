@@ -119,16 +119,6 @@ class SearchSpace(abc.ABC):
         """
         return genotype
 
-    def features(self, genes: np.ndarray) -> np.ndarray:
-        """What a predictor learns from: one row of numbers per row of ``genes`` (choice indices).
-
-        By default each gene's choice, one-hot; a space may add features its networks' quality
-        depends on.
-        """
-        from evonas.populations.predictor import one_hot
-
-        return one_hot(self, genes)
-
     @abc.abstractmethod
     def encode(self, genotype: Genotype) -> str:
         """The canonical string of a genotype."""

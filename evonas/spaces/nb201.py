@@ -6,8 +6,6 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from evonas.errors import ArchitectureError
 from evonas.genotype import Genotype
 from evonas.spaces.base import Gene, SearchSpace
@@ -16,8 +14,6 @@ OPERATIONS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_
 # (target node, source node) of each edge, in the order of the official arch string.
 EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
 NONE = OPERATIONS.index("none")
-# The cell's paths from input (node 0) to output (node 3), as the positions of their edges in EDGES.
-PATHS = ((3,), (0, 4), (1, 5), (0, 2, 5))
 if TYPE_CHECKING:
     from torch import nn
 
@@ -59,25 +55,6 @@ class NB201Space(SearchSpace):
         genes = tuple(g if live[e] and EDGES[e][1] in reached and EDGES[e][0] in reaching else NONE
                       for e, g in enumerate(genotype.genes))
         return genotype if genes == genotype.genes else Genotype(self.name, genes)
-
-    def features(self, genes: np.ndarray) -> np.ndarray:
-        """Each edge's operation, one-hot, and the path encoding of White et al. (BANANAS, AAAI 2021).
-
-        The path encoding marks, for each path from the cell's input to its output whose edges all
-        compute something, the sequence of operations along it (4 + 16 + 16 + 64 indicators): what
-        a path computes, which the single edges alone do not tell a linear predictor.
-        """
-        genes = np.asarray(genes, dtype=np.int64).reshape(-1, len(EDGES))
-        blocks = [super().features(genes)]
-        live = len(OPERATIONS) - 1  # operations other than none, numbered 0..3 below
-        for path in PATHS:
-            ops = genes[:, path] - 1
-            code = (ops * live ** np.arange(len(path))).sum(axis=1)
-            block = np.zeros((len(genes), live ** len(path)))
-            computes = (ops >= 0).all(axis=1)
-            block[np.flatnonzero(computes), code[computes]] = 1.0
-            blocks.append(block)
-        return np.hstack(blocks)
 
     def encode(self, genotype: Genotype) -> str:
         self.validate(genotype)
