@@ -33,6 +33,7 @@ class NB201Space(SearchSpace):
 
     def __init__(self) -> None:
         self.genes = tuple(Gene(f"edge {t}<-{s}", OPERATIONS) for t, s in EDGES)
+        self._canonical: dict[Genotype, Genotype] = {}  # at most one entry per cell (15,625)
 
     def canonical(self, genotype: Genotype) -> Genotype:
         """``genotype`` with every edge that computes nothing set to ``none``.
@@ -42,6 +43,11 @@ class NB201Space(SearchSpace):
         (and every operation of zero is zero, BatchNorm shifts being zero as initialised) or its
         result reaches nothing. This maps the 15,625 cells onto 9,445 functions.
         """
+        if genotype not in self._canonical:
+            self._canonical[genotype] = self._prune(genotype)
+        return self._canonical[genotype]
+
+    def _prune(self, genotype: Genotype) -> Genotype:
         live = [g != NONE for g in genotype.genes]
         reached = {0}
         for e, (target, source) in enumerate(EDGES):  # sources precede targets in EDGES order
