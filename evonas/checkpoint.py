@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from evonas import __version__
-from evonas.errors import CheckpointError
+from evonas.errors import CheckpointError, ConfigError
 
 SCHEMA_VERSION = 1
 RUN_FILE = "run.json"
@@ -32,6 +32,9 @@ EVALUATOR_DIR = "evaluator"
 PLOTS_DIR = "plots"
 RETRAIN_FILE = "retrain.csv"
 SEEDS_FILE = "seeds.json"
+# The columns of evaluations.csv around the metrics: no metric may take one of these names.
+LEADING_COLUMNS = ("generation", "uid", "arch", "parents", "operator", "status")
+TRAILING_COLUMNS = ("seconds",)
 
 
 def format_value(value: float) -> str:
@@ -66,6 +69,23 @@ def atomic_write(path: Path, data: bytes | str) -> None:
         os.fsync(handle.fileno())
     os.replace(tmp, path)
     fsync_dir(path.parent)
+
+
+def output_path(path: Path) -> Path:
+    """``path`` checked before the work that fills it: `ConfigError` naming it if a file cannot be written there
+    (a folder in the way, a file where a folder should be, no permission). Creates nothing: missing folders
+    are made by the writer, once there is something to write."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"cannot write {path}: it is a folder")
+    folder = path.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ConfigError(f"cannot write {path}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(f"cannot write {path}: no permission to write in {folder}")
+    return path
 
 
 def _checksum(payload: dict[str, Any]) -> str:
@@ -119,7 +139,7 @@ class RunStore:
             (path / GENERATIONS_DIR).mkdir(parents=True, exist_ok=True)
             (path / EVALUATOR_DIR).mkdir(exist_ok=True)
             store = cls(path)
-            header = ",".join(["generation", "uid", "arch", "parents", "operator", "status", *metric_names, "seconds"])
+            header = ",".join([*LEADING_COLUMNS, *metric_names, *TRAILING_COLUMNS])
             atomic_write(path / EVALUATIONS_FILE, header + "\n")
             document = {"schema_version": SCHEMA_VERSION, "evonas_version": __version__, **config}
             atomic_write(path / RUN_FILE, json.dumps(document, indent=2, sort_keys=True) + "\n")
@@ -163,9 +183,9 @@ class RunStore:
         if self._metric_names is None:
             with open(self.path / EVALUATIONS_FILE, encoding="utf-8", newline="") as handle:
                 header = next(csv.reader(handle), None)
-            if not header or header[:6] != ["generation", "uid", "arch", "parents", "operator", "status"]:
+            if not header or tuple(header[: len(LEADING_COLUMNS)]) != LEADING_COLUMNS:
                 raise CheckpointError(f"{self.path / EVALUATIONS_FILE} has no valid header")
-            self._metric_names = header[6:-1]
+            self._metric_names = header[len(LEADING_COLUMNS) : -len(TRAILING_COLUMNS)]
         return self._metric_names
 
     def append_evaluations(self, rows: Iterable[EvaluationRow]) -> None:

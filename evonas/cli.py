@@ -65,6 +65,19 @@ def _run(search, quiet: bool) -> None:
         f"{search.evaluated} architectures evaluated in {search.generation + 1} generations{note}; "
         f"front of {len(front)} in {search.store.path / 'front.csv'}, plotted in {search.store.path / 'plots'}"
     )
+    if not front:
+        _warn_empty_front(search)
+
+
+def _warn_empty_front(search) -> None:
+    closest = search.closest_to_feasible()
+    if closest is None:
+        _warn("the front is empty: no evaluation succeeded (see the status column of evaluations.csv)")
+        return
+    individual, violation = closest
+    values = ", ".join(f"{c.metric}={individual.metrics[c.metric]:.6g} ({c.spec})" for c in search.constraints)
+    _warn(f"the front is empty: no architecture met the constraints; the closest, {individual.arch}, has {values}, "
+          f"a total relative violation of {violation:.3g}")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -226,9 +239,11 @@ def show(run_dir, sort_by, fmt):
 def plot(run_dir, out, compare):
     """Plot the front after each generation and the hypervolume over time, or compare final fronts."""
     from evonas.history import RunHistory
-    from evonas.plotting import compare_figure, plot_run, save_figure
+    from evonas.plotting import compare_figure, figure_path, plot_run, save_figure
 
     if compare:
+        if out:
+            figure_path(Path(out))  # before the runs are read and drawn
         histories = [RunHistory.load(Path(d)) for d in (run_dir, *compare)]
         written = [save_figure(compare_figure(histories), Path(out) if out else histories[0].path / "plots" / "compare.png")]
     else:
@@ -285,6 +300,12 @@ def spaces():
         click.echo(f"{name:<8} {space.size:>16,} architectures  {len(space.genes):>2} genes  {space.description}")
 
 
+def _fail(message: str) -> None:
+    """One line on stderr and exit code 2: a message's own line breaks become spaces."""
+    click.echo(f"evonas: error: {' '.join(message.splitlines())}", err=True)
+    sys.exit(2)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the CLI, turning bad input into one line on stderr and exit code 2."""
     try:
@@ -295,8 +316,8 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("evonas: aborted", err=True)
         sys.exit(130)
     except click.ClickException as error:
-        click.echo(f"evonas: error: {error.format_message()}", err=True)
-        sys.exit(2)
+        _fail(error.format_message())
     except EvonasError as error:
-        click.echo(f"evonas: error: {error}", err=True)
-        sys.exit(2)
+        _fail(str(error))
+    except OSError as error:  # a file evonas could not write or read: a full disk, a permission, a vanished folder
+        _fail(f"{error.strerror or error}{': ' + str(error.filename) if error.filename else ''}")

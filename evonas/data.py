@@ -110,14 +110,29 @@ def _load_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise ConfigError(f"{path}: x must be (N,H,W[,C]) and y (N,) of the same length; got {x.shape} and {y.shape}")
     if x.shape[2] != x.shape[3]:
         raise ConfigError(f"{path}: images must be square, got {x.shape[2]}x{x.shape[3]}")
-    scale = 255.0 if np.issubdtype(x.dtype, np.integer) or x.max() > 1.0 else 1.0
-    return (x / scale).astype(np.float32), _labels(y, path)
+    if x.dtype.kind not in "iuf" or y.dtype.kind not in "iu":
+        raise ConfigError(f"{path}: x must hold real numbers and y integers; got {x.dtype} and {y.dtype}")
+    if len(x) and not np.isfinite(x).all():
+        bad = np.flatnonzero(~np.isfinite(x.reshape(len(x), -1)).all(axis=1))
+        raise ConfigError(f"{path}: {len(bad)} image(s) hold NaN or infinite values, the first is x[{bad[0]}]")
+    scale = 255.0 if np.issubdtype(x.dtype, np.integer) or (len(x) and x.max() > 1.0) else 1.0
+    return (x / scale).astype(np.float32), y.astype(np.int64)
 
 
-def _labels(y: np.ndarray, where: Path) -> np.ndarray:
-    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
-        raise ConfigError(f"{where}: labels y must be non-negative integers")
-    return y.astype(np.int64)
+def check_labels(labels: np.ndarray, where: str) -> int:
+    """The number of classes K of ``labels``; `ConfigError` unless they are 0..K-1, each present, K >= 2.
+
+    Labels are refused rather than renumbered, so that a network's output k always means label k.
+    """
+    classes = np.unique(labels)
+    if len(classes) < 2:
+        raise ConfigError(f"{where}: the labels hold {len(classes)} class(es); a classifier needs at least two")
+    if classes[0] != 0 or classes[-1] != len(classes) - 1:
+        raise ConfigError(
+            f"{where}: labels must be 0..K-1 with every class present; they are {len(classes)} distinct values "
+            f"from {classes[0]} to {classes[-1]} (renumber them 0..{len(classes) - 1})"
+        )
+    return len(classes)
 
 
 def _load_folder(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -128,19 +143,21 @@ def _load_folder(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise ConfigError(f"{path} needs at least two class folders, found {len(classes)}")
     images, labels, size = [], [], None
     for label, name in enumerate(classes):
-        for file in sorted((path / name).iterdir()):
-            if file.suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            with Image.open(file) as image:
-                array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+        files = [f for f in sorted((path / name).iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
+        if not files:
+            raise ConfigError(f"class folder {path / name} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        for file in files:
+            try:
+                with Image.open(file) as image:
+                    array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+            except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+                raise ConfigError(f"{file} is not a readable image: {error}") from None
             if size is None:
                 size = array.shape
             if array.shape != size or array.shape[0] != array.shape[1]:
                 raise ConfigError(f"{file}: images must be square and all {size[0]}x{size[1]}, got {array.shape[0]}x{array.shape[1]}")
             images.append(array.transpose(2, 0, 1))
             labels.append(label)
-    if not images:
-        raise ConfigError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {path}")
     return np.stack(images), np.array(labels, dtype=np.int64)
 
 
@@ -207,14 +224,26 @@ def load_dataset(source: str | None = None, *, seed: int, val_fraction: float = 
         seed: the run's seed; it decides the train/validation split only.
         val_fraction: share of the non-test images used for validation.
         test_fraction: share of all images held back for testing.
+
+    Raises `ConfigError` for data a network cannot meaningfully learn from: non-finite pixels, labels that
+    are not 0..K-1 with every class present and K >= 2 (`check_labels`), a class too small to give each
+    split one image, an unreadable image file.
     """
     if not (0 < val_fraction < 1 and 0 < test_fraction < 1):
         raise ConfigError(f"split fractions must be in (0, 1), got val={val_fraction} test={test_fraction}")
     name, x, y = load_arrays(source)
+    classes = check_labels(y, name)
     rest, test = stratified_split(y, test_fraction, np.random.default_rng(TEST_SPLIT_SEED))
     split_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(DATA_STREAM,)))
     train_at, val_at = stratified_split(y[rest], val_fraction, split_rng)
     splits = [(x[i], y[i]) for i in (rest[train_at], rest[val_at], test)]
+    for split, (_, labels) in zip(("training", "validation", "test"), splits):
+        if len(np.unique(labels)) < classes:
+            short = min(range(classes), key=lambda k: (np.count_nonzero(y == k), k))
+            raise ConfigError(
+                f"{name}: too few images for the splits: class {short} has {np.count_nonzero(y == short)}, and the {split} "
+                f"split needs one of every class ({len(y)} images in all)"
+            )
     if source == "cluttered-digits":
         name = source
         splits = [

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evonas.checkpoint import RunStore, atomic_write
+from evonas.checkpoint import RunStore, atomic_write, output_path
 from evonas.errors import ArchitectureError, CheckpointError, ConfigError
 from evonas.genotype import Genotype
 from evonas.history import RunHistory
@@ -89,6 +89,7 @@ def export(run_dir: Path, out: Path, *, arch: str | None = None, rank: int | Non
     fmt = SUFFIXES.get(out.suffix.lower())
     if fmt is None:
         raise ConfigError(f"cannot export to {out.name!r}; use one of {', '.join(SUFFIXES)}")
+    output_path(out)
     chosen = choose(RunHistory.load(run_dir), arch=arch, rank=rank)
     network, options, inherited = run_network(run_dir, chosen.genotype)
     document = chosen.to_json(options, inherited)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from evonas.checkpoint import LEADING_COLUMNS, TRAILING_COLUMNS
 from evonas.errors import ConfigError
 from evonas.proxies import PROXIES
 
@@ -23,6 +24,15 @@ DEFAULT_DIRECTIONS = {
     "size": "min",
 }
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+RESERVED_NAMES = (*LEADING_COLUMNS, *TRAILING_COLUMNS)  # evaluations.csv's own columns
+
+
+def _check_not_reserved(name: str, what: str) -> None:
+    if name in RESERVED_NAMES:
+        raise ConfigError(
+            f"{what} {name!r} would clash with the evaluations.csv column of that name "
+            f"(reserved: {', '.join(RESERVED_NAMES)}); name it otherwise, e.g. {name}_value={name}"
+        )
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,7 @@ def parse_objective(spec: str) -> Objective:
             source = f"{source}:{qualifier}"
         else:
             raise ConfigError(f"ill-formed objective {spec!r}; expected NAME[=COLUMN][:min|max]")
+    _check_not_reserved(name, "objective")
     if direction is None:
         direction = DEFAULT_DIRECTIONS.get(name.lower())
         if direction is None:
@@ -82,15 +93,23 @@ def parse_objective(spec: str) -> Objective:
 
 
 def parse_objectives(specs: str | Iterable[str]) -> tuple[Objective, ...]:
-    """Parses a comma list (or a sequence) of objective specs; names must be distinct."""
+    """Parses a comma list (or a sequence) of objective specs; names and sources must be distinct."""
     parts = specs.split(",") if isinstance(specs, str) else list(specs)
-    objectives = tuple(parse_objective(p) for p in parts if p.strip())
-    if not objectives:
+    if not any(p.strip() for p in parts):
         raise ConfigError("no objectives given")
+    if not all(p.strip() for p in parts):
+        raise ConfigError(f"empty objective in {','.join(parts)!r}; expected a comma list of NAME[=COLUMN][:min|max]")
+    objectives = tuple(parse_objective(p) for p in parts)
     names = [o.name for o in objectives]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ConfigError(f"objective named twice: {', '.join(duplicates)}")
+    by_source: dict[str, list[str]] = {}
+    for o in objectives:
+        by_source.setdefault(o.source, []).append(o.name)
+    for source, sharing in by_source.items():
+        if len(sharing) > 1:
+            raise ConfigError(f"objectives {' and '.join(sharing)} both read {source!r}; an objective counts once")
     return objectives
 
 
@@ -135,6 +154,7 @@ def parse_constraint(spec: str) -> Constraint:
         raise ConfigError(f"constraint {spec!r}: {limit!r} is not a number") from None
     if not math.isfinite(value):
         raise ConfigError(f"constraint {spec!r}: the limit must be finite")
+    _check_not_reserved(metric, "constraint on")
     return Constraint(metric=metric, operator=operator[0] + "=", limit=value)
 
 

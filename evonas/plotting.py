@@ -17,7 +17,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from evonas.checkpoint import PLOTS_DIR
+from evonas.checkpoint import PLOTS_DIR, output_path
 from evonas.errors import ConfigError
 from evonas.history import RunHistory, axis_label
 
@@ -71,10 +71,40 @@ def _staircase(points: np.ndarray, minimised: np.ndarray) -> np.ndarray:
     return points[np.lexsort((minimised[:, 1], minimised[:, 0]))]
 
 
+def best_so_far(history: RunHistory) -> np.ndarray:
+    """A single-objective run's best value after each generation (NaN before the first feasible one)."""
+    best = []
+    for generation in range(history.generations):
+        members = history.front_indices(generation)
+        best.append(history.values[members[0], 0] if len(members) else np.nan)
+    return np.array(best)
+
+
+def _objective_figure(history: RunHistory) -> Figure:
+    """A single objective over the run: every feasible evaluation at its generation, the best so far joined."""
+    figure = Figure(figsize=REPORT_SIZE, layout="constrained")
+    axes = figure.add_subplot()
+    feasible = history.feasible
+    axes.scatter(history.row_generations[feasible], history.values[feasible, 0], s=6, color="0.6", gid="evaluated",
+                 label="evaluated")
+    best = best_so_far(history)
+    axes.plot(np.arange(history.generations), best, "-o", color=FINAL_COLOUR, markersize=4, linewidth=1.5, gid="final-front",
+              label=f"best so far ({len(history.front_indices())} on the final front)")
+    axes.set_xlabel("generation")
+    axes.set_ylabel(axis_label(history.objectives[0]))
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.legend(loc="best", fontsize="small")
+    figure.suptitle(f"{history.path.name}: {history.names[0]} after each generation")
+    return figure
+
+
 def fronts_figure(history: RunHistory) -> Figure:
     """Every evaluated point in grey, the front after each generation coloured by generation, and the final
-    front highlighted and joined (a scatter matrix for three or more objectives)."""
+    front highlighted and joined (a scatter matrix for three or more objectives; for one objective, its values
+    over the generations with the best so far joined)."""
     objectives, n = history.objectives, len(history.objectives)
+    if n == 1:
+        return _objective_figure(history)
     figure = Figure(figsize=REPORT_SIZE if n == 2 else (2.6 * n, 2.4 * n), layout="constrained")
     grid = _grid(figure, n)
     norm = Normalize(0, max(history.generations - 1, 1))
@@ -103,19 +133,23 @@ def fronts_figure(history: RunHistory) -> Figure:
 
 
 def hypervolume_figure(history: RunHistory) -> Figure:
-    """The hypervolume of the front so far, over generations (left) and over evaluations (right)."""
+    """The hypervolume of the front so far, over generations (left) and over evaluations (right). With one
+    objective, where the hypervolume only measures the best value, the best value itself in its own units."""
     generations, evaluations, volumes = history.hypervolume_curve()
+    single = len(history.objectives) == 1
+    if single:
+        volumes = best_so_far(history)
     figure = Figure(figsize=(REPORT_SIZE[0] * 1.5, REPORT_SIZE[1] * 0.75), layout="constrained")
     by_generation, by_evaluation = figure.subplots(1, 2, sharey=True)
     by_generation.plot(generations, volumes, "-o", markersize=3, gid="by-generation")
     by_generation.set_xlabel("generation")
-    by_generation.set_ylabel("hypervolume (normalised)")
+    by_generation.set_ylabel(f"best {axis_label(history.objectives[0])}" if single else "hypervolume (normalised)")
     by_generation.xaxis.set_major_locator(MaxNLocator(integer=True))
     by_evaluation.plot(evaluations, volumes, "-o", markersize=3, gid="by-evaluation")
     by_evaluation.set_xlabel("architectures evaluated")
     for axes in (by_generation, by_evaluation):
         axes.grid(alpha=0.3)
-    figure.suptitle(f"{history.path.name}: hypervolume of {' x '.join(history.names)}")
+    figure.suptitle(f"{history.path.name}: {'best ' + history.names[0] if single else 'hypervolume of ' + ' x '.join(history.names)}")
     return figure
 
 
@@ -126,6 +160,8 @@ def compare_figure(histories: Sequence[RunHistory]) -> Figure:
         if other.names != names:
             raise ConfigError(f"cannot compare {other.path} (objectives {', '.join(other.names)}) with {', '.join(names)}")
     objectives, n = histories[0].objectives, len(names)
+    if n == 1:
+        return _compare_best(histories)
     figure = Figure(figsize=REPORT_SIZE if n == 2 else (2.6 * n, 2.4 * n), layout="constrained")
     grid = _grid(figure, n)
     for axes, x, y in _panels(objectives, grid):
@@ -140,11 +176,32 @@ def compare_figure(histories: Sequence[RunHistory]) -> Figure:
     return figure
 
 
-def save_figure(figure: Figure, path: Path) -> Path:
-    """Writes ``figure`` as PNG, PDF or SVG by the suffix of ``path``; parent folders are created."""
+def figure_path(path: Path) -> Path:
+    """``path`` checked for a figure: a known suffix and a place that can be written."""
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
         raise ConfigError(f"cannot write a figure as {path.suffix or 'a file without suffix'!r}; use {', '.join(FORMATS)}")
+    return output_path(path)
+
+
+def _compare_best(histories: Sequence[RunHistory]) -> Figure:
+    """Single-objective runs compared: each one's best value after each generation, over evaluations."""
+    figure = Figure(figsize=REPORT_SIZE, layout="constrained")
+    axes = figure.add_subplot()
+    for number, history in enumerate(histories):
+        _, evaluations, _ = history.hypervolume_curve()
+        axes.plot(evaluations, best_so_far(history), "-o", markersize=3, color=f"C{number}", gid=f"run-{number}",
+                  label=history.path.name)
+    axes.set_xlabel("architectures evaluated")
+    axes.set_ylabel(f"best {axis_label(histories[0].objectives[0])}")
+    axes.legend(loc="best", fontsize="small")
+    figure.suptitle("best value so far")
+    return figure
+
+
+def save_figure(figure: Figure, path: Path) -> Path:
+    """Writes ``figure`` as PNG, PDF or SVG by the suffix of ``path``; parent folders are created."""
+    path = figure_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     figure.savefig(partial, dpi=120, format=path.suffix[1:].lower())
@@ -159,6 +216,6 @@ def plot_run(run_dir: Path, out: Path | None = None) -> list[Path]:
     if out is None:
         front, volume = history.path / PLOTS_DIR / FRONT_FILE, history.path / PLOTS_DIR / HYPERVOLUME_FILE
     else:
-        front = Path(out)
-        volume = front.with_name(f"{front.stem}-hypervolume{front.suffix}")
+        front = figure_path(out)
+        volume = figure_path(front.with_name(f"{front.stem}-hypervolume{front.suffix}"))
     return [save_figure(fronts_figure(history), front), save_figure(hypervolume_figure(history), volume)]

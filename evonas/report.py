@@ -158,11 +158,12 @@ def html_report(history: RunHistory, extra_tables: Sequence[tuple[str, Table]] =
 
 def write_report(run_dir: Path, out: Path) -> Path:
     """Writes the HTML report of ``run_dir`` to ``out``."""
-    from evonas.checkpoint import atomic_write
+    from evonas.checkpoint import atomic_write, output_path
 
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = output_path(out)
     retrained = read_retrain(run_dir)
     extra = [("Retraining from scratch (test split)", retrained)] if retrained else []
-    atomic_write(out, html_report(RunHistory.load(run_dir), extra))
+    page = html_report(RunHistory.load(run_dir), extra)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(out, page)
     return out

@@ -21,7 +21,7 @@ from evonas.checkpoint import EvaluationRow, RunStore
 from evonas.errors import CheckpointError, ConfigError, SpaceExhaustedError
 from evonas.evaluators import Candidate, Evaluation, Evaluator, make_evaluator
 from evonas.genotype import Genotype, Individual
-from evonas.objectives import Objective, metric_sources, parse_constraint, parse_objectives
+from evonas.objectives import Objective, metric_sources, parse_constraint, parse_objectives, total_violation
 from evonas.populations.manager import NSGA2Options, Offspring, PopulationManager
 from evonas.populations.screening import ScreenOptions
 from evonas.spaces import get_space
@@ -157,6 +157,10 @@ class Search:
         """A new run in ``run_dir``; the evaluator is checked before anything is written."""
         run_dir = Path(run_dir).absolute()
         evaluator = cls.evaluator_for(config, run_dir / "evaluator")
+        if config.screen is not None:
+            from evonas.measure.meter import network_options
+
+            network_options(get_space(config.space), config.screen.widths, {})
         names = list(metric_sources(parse_objectives(config.objectives), [parse_constraint(c) for c in config.constraints]))
         store = RunStore.create(run_dir, config.to_json(), names)
         return cls(config, store, evaluator)
@@ -371,6 +375,15 @@ class Search:
         signs = [o.sign for o in self.objectives]
         key = lambda ind: (*(s * ind.metrics[o.name] for s, o in zip(signs, self.objectives)), ind.arch)  # noqa: E731
         return sorted(self.manager.front(), key=key)
+
+    def closest_to_feasible(self) -> tuple[Individual, float] | None:
+        """The measured archive member with the least total constraint violation, with that violation (what a
+        run whose constraints nothing met reports); None if no evaluation succeeded."""
+        measured = [ind for ind in self.manager.archive.values() if ind.ok]
+        if not measured:
+            return None
+        closest = min(measured, key=lambda ind: (total_violation(ind.metrics, self.constraints), ind.uid))
+        return closest, total_violation(closest.metrics, self.constraints)
 
     def _write_front(self) -> None:
         names = [o.name for o in self.objectives]

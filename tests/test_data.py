@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from evonas.data import CLUTTER, clutter, load_dataset
+from evonas.data import CLUTTER, check_labels, clutter, load_dataset
 from evonas.errors import ConfigError
 
 
@@ -44,3 +44,34 @@ def test_unknown_data_source_and_impossible_clutter_are_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="canvas"):
         clutter(np.zeros((2, 1, 8, 8), np.float32), np.zeros(2), np.random.default_rng(0), canvas=6, copies=1,
                 fragments=1, fragment_size=3)
+
+
+def test_valid_npz_and_image_folders_load_with_every_class_in_every_split(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "data.npz", x=rng.integers(0, 256, (40, 6, 6, 3), dtype=np.uint8), y=np.arange(40) % 4)
+    for label, name in enumerate(("cat", "dog")):
+        (tmp_path / "folder" / name).mkdir(parents=True)
+        for k in range(5):
+            Image.fromarray(np.full((6, 6, 3), 50 * label + k, dtype=np.uint8)).save(tmp_path / "folder" / name / f"{k}.png")
+    for source, classes in ((tmp_path / "data.npz", 4), (tmp_path / "folder", 2)):
+        data = load_dataset(str(source), seed=0)
+        assert data.num_classes == classes and data.in_channels == 3 and data.image_size == 6
+        for labels in (data.y_train, data.y_val, data.y_test):
+            assert sorted(set(labels.tolist())) == list(range(classes))
+
+
+@pytest.mark.parametrize(
+    "labels,message",
+    [
+        ([0, 0, 0], "the labels hold 1 class"),
+        ([1, 2, 1], "from 1 to 2 \\(renumber them 0..1\\)"),
+        ([0, -1, 0], "from -1 to 0"),
+        ([0, 3_000_000, 1], "3 distinct values from 0 to 3000000"),
+    ],
+)
+def test_labels_must_be_0_to_k_minus_1_with_every_class_present(labels, message):
+    with pytest.raises(ConfigError, match=message):
+        check_labels(np.array(labels), "data.npz")
+    assert check_labels(np.array([2, 0, 1, 1]), "data.npz") == 3

@@ -87,3 +87,22 @@ def test_figures_are_written_in_the_format_of_the_suffix(synthetic_table, tmp_pa
     assert volume.read_bytes().startswith(magic)
     with pytest.raises(ConfigError, match="use .png, .pdf, .svg"):
         save_figure(None, tmp_path / "fig.jpg")
+
+
+def test_one_objective_is_plotted_over_the_generations_with_the_best_so_far(synthetic_table, tmp_path):
+    history = finished_run(synthetic_table, tmp_path / "run", objectives=("acc=top1",), generations=3)
+    acc = history.values[:, 0]
+    best = [acc[history.row_generations <= g].max() for g in range(history.generations)]
+    figure = fronts_figure(history)
+    (final,) = artist(figure, "final-front")
+    assert np.array_equal(line_points(final), np.column_stack([np.arange(history.generations), best]))
+    (evaluated,) = artist(figure, "evaluated")
+    assert as_set(evaluated.get_offsets()) == as_set(np.column_stack([history.row_generations, acc]))
+    assert figure.axes[0].get_ylabel() == "acc (higher is better)" and figure.axes[0].get_xlabel() == "generation"
+    curve = hypervolume_figure(history)
+    (by_evaluation,) = artist(curve, "by-evaluation")
+    assert np.array_equal(line_points(by_evaluation)[:, 1], best)
+    assert curve.axes[0].get_ylabel() == "best acc (higher is better)"
+    other = finished_run(synthetic_table, tmp_path / "other", objectives=("acc=top1",), generations=1)
+    (line,) = artist(compare_figure([history, other]), "run-1")
+    assert line_points(line)[-1, 1] == other.values[:, 0].max()

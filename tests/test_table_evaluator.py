@@ -46,11 +46,14 @@ def test_same_column_may_serve_two_metrics(tmp_path):
         ("arch,top1\n00000000,1,7\n", "line 2: 3 fields"),
         ("arch,top1\n", "no rows"),
         ("arch,top1\n00000000,nan\n", "NaN"),
+        ("arch,top1\n00000000,1\n00000001,-inf\n", "line 3, column 'top1': value is infinite"),
+        ("arch,top1\n\"" + "0" * 200_000 + "\",1\n", "not a readable CSV: field larger than field limit"),
+        (b"arch,top1\n00000000,\xff\xfe\n", "not a CSV text file"),
     ],
 )
 def test_malformed_tables_are_named_errors(tmp_path, content, message):
     path = tmp_path / "bad.csv"
-    path.write_text(content)
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
     with pytest.raises(TableError, match=message):
         table_evaluator(path, {"acc": "top1"})
 

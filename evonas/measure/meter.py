@@ -78,9 +78,12 @@ class NetworkMeter:
 def network_options(space: SearchSpace, widths: Mapping[str, int] | None, defaults: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
     """The width options of ``space``'s networks: ``defaults[space.name]`` updated by ``widths``.
 
-    Raises `ConfigError` naming an option the space's network does not take.
+    Raises `ConfigError` naming an option the space's network does not take or a value below 1.
     """
     options = {**defaults.get(space.name, {}), **(widths or {})}
+    for name, value in options.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"width option {name}={value!r} must be a positive integer")
     try:
         with torch.device("meta"):
             space.network(None, num_classes=2, in_channels=1, image_size=8, **options)
