@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from evonas.cli import main
+from evonas.spaces import get_space
 from tests.tables import write_macro_table
 
 
@@ -231,3 +232,20 @@ def test_network_evaluator_options_fail_in_one_line(tmp_path, capsys, args, mess
     code, _, err = run_cli(["evolve", *args, "--run-dir", str(tmp_path / "run"), "--quiet"], capsys)
     assert code == 2 and message in err and err.count("\n") == 1, err
     assert not (tmp_path / "run").exists()
+
+
+def test_an_nb201_search_evaluates_one_cell_per_function_unless_told_apart(nb201_table, tmp_path, capsys):
+    space = get_space("nb201")
+    forms = {}
+    for flag in ("--equivalents", "--no-equivalents"):
+        run_dir = tmp_path / flag
+        args = ["evolve", "--space", "nb201", "--evaluator", "table", "--table", str(nb201_table), "--objectives",
+                "acc=cifar10_test_acc,latency=latency_fpga_ms", "--evaluations", "200", "--run-dir", str(run_dir), "--quiet", flag]
+        assert run_cli(args, capsys)[0] == 0
+        with open(run_dir / "evaluations.csv", newline="") as handle:
+            archs = [row["arch"] for row in csv.DictReader(handle)]
+        forms[flag] = [space.canonical(space.decode(a)) for a in archs]
+        assert len(archs) == len(set(archs)) == 200
+        assert json.loads((run_dir / "run.json").read_text())["search"]["equivalents"] == (flag == "--equivalents")
+    assert len(set(forms["--equivalents"])) == 200  # no function twice
+    assert len(set(forms["--no-equivalents"])) < 200  # the string search evaluates some functions more than once
