@@ -227,6 +227,9 @@ def _with_options(options):
 @click.option("--predictor-pool", default=NSGA2Options.predictor_pool, show_default=True, type=click.FloatRange(min=1),
               help="Offspring proposed per offspring evaluated; a ridge regression fitted on the archive keeps those "
               "predicted to fall least short of the front (1: evaluate every proposal).")
+@click.option("--equivalents/--no-equivalents", default=NSGA2Options.equivalents, show_default=True,
+              help="Evaluate one genotype per function where the space declares equivalent ones (NB201: cells that differ only "
+              "in edges computing nothing); --no-equivalents tells every genotype apart.")
 @click.option("--crossover", help=f"Crossover: {_names(CROSSOVERS)} [{NSGA2Options.crossover}; layers on the surgery space].")
 @click.option("--crossover-prob", default=NSGA2Options.crossover_prob, show_default=True, type=float)
 @click.option("--mutation", help=f"Mutation: {_names(MUTATIONS)} [{NSGA2Options.mutation}; edit on the surgery space].")
@@ -240,8 +243,8 @@ def _with_options(options):
 @click.option("--run-dir", type=click.Path(file_okay=False), help="Run directory [default: checkpoints/<space>-<evaluator>-seed<seed>-<time>].")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def evolve(space, evaluator, table, objectives, constraints, population, generations, evaluations, local_search, predictor_pool,
-           crossover, crossover_prob, mutation, screen, screen_factor, screen_image_size, screen_widths, jobs, backend, scheduler, address, seed,
-           run_dir, quiet, **evaluator_options):
+           equivalents, crossover, crossover_prob, mutation, screen, screen_factor, screen_image_size, screen_widths, jobs, backend, scheduler,
+           address, seed, run_dir, quiet, **evaluator_options):
     """Start a search and write it to a run directory.
 
     With no option: a supernet of the macro space trained on the embedded cluttered digits, then
@@ -262,7 +265,7 @@ def evolve(space, evaluator, table, objectives, constraints, population, generat
         objectives=tuple(objectives.split(",")),
         constraints=tuple(constraints),
         search=NSGA2Options(population=population, local_search=local_search, predictor_pool=predictor_pool, crossover=crossover,
-                            crossover_prob=crossover_prob, mutation=mutation),
+                            crossover_prob=crossover_prob, mutation=mutation, equivalents=equivalents),
         screen=ScreenOptions(proxy=screen, factor=screen_factor, image_size=screen_image_size, widths=screen_widths or {})
         if screen
         else None,

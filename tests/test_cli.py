@@ -10,6 +10,7 @@ import time
 import pytest
 
 from evonas.cli import main
+from evonas.spaces import get_space
 from tests.tables import write_macro_table
 
 
@@ -298,3 +299,19 @@ def test_evolve_help_lists_the_registries(capsys):
                              ("--mutation", MUTATIONS), ("--crossover", CROSSOVERS)):
         assert ", ".join(registry) in flat.split(option, 1)[1], option
     assert "greedy: m, k, pool, pool_prob" in flat
+
+def test_an_nb201_search_evaluates_one_cell_per_function_unless_told_apart(nb201_table, tmp_path, capsys):
+    space = get_space("nb201")
+    forms = {}
+    for flag in ("--equivalents", "--no-equivalents"):
+        run_dir = tmp_path / flag
+        args = ["evolve", "--space", "nb201", "--evaluator", "table", "--table", str(nb201_table), "--objectives",
+                "acc=cifar10_test_acc,latency=latency_fpga_ms", "--evaluations", "200", "--run-dir", str(run_dir), "--quiet", flag]
+        assert run_cli(args, capsys)[0] == 0
+        with open(run_dir / "evaluations.csv", newline="") as handle:
+            archs = [row["arch"] for row in csv.DictReader(handle)]
+        forms[flag] = [space.canonical(space.decode(a)) for a in archs]
+        assert len(archs) == len(set(archs)) == 200
+        assert json.loads((run_dir / "run.json").read_text())["search"]["equivalents"] == (flag == "--equivalents")
+    assert len(set(forms["--equivalents"])) == 200  # no function twice
+    assert len(set(forms["--no-equivalents"])) < 200  # the string search evaluates some functions more than once

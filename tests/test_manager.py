@@ -80,17 +80,17 @@ def test_local_search_proposes_unseen_neighbours_of_the_best_first():
     ranks = nondominated_ranks(minimisation_matrix([i.metrics for i in archive], OBJECTIVES))
     front_uids = {i.uid for i, r in zip(archive, ranks) if r == 0}
     by_uid = {ind.uid: ind for ind in archive}
-    unseen_around_front = {
-        g for uid in front_uids for g in space.neighbours(by_uid[uid].genotype) if g not in manager.archive
+    unseen_around_front = {  # as functions: a neighbour is proposed in its canonical form
+        space.canonical(g) for uid in front_uids for g in space.neighbours(by_uid[uid].genotype) if not manager.is_evaluated(g)
     }
     n = min(30, len(unseen_around_front))
     offspring = manager.ask(n, np.random.default_rng(5))
     assert len({o.genotype for o in offspring}) == n
     for child in offspring:
-        assert child.operator == "neighbour" and child.genotype not in manager.archive
+        assert child.operator == "neighbour" and not manager.is_evaluated(child.genotype)
         (parent,) = child.parents
         assert parent in front_uids  # the front's neighbourhood is not exhausted, so nothing comes from behind it
-        assert sum(a != b for a, b in zip(child.genotype.genes, by_uid[parent].genotype.genes)) == 1
+        assert child.genotype in {space.canonical(g) for g in space.neighbours(by_uid[parent].genotype)}
 
 
 def test_local_search_share_splits_a_generation_and_falls_back_to_variation():
@@ -182,3 +182,32 @@ def test_seeds_come_first_unless_evaluated_and_leave_the_other_draws_unchanged()
     assert [c.genotype for c in asked[2:]] == [c.genotype for c in unseeded]  # same stream as without seeds
     manager.tell([Individual(0, seeds[0], "22222222", {"acc": 90.0, "params": 5.0})])
     assert manager.ask(1, np.random.default_rng(0), seeds)[0].genotype == seeds[1]  # an evaluated seed is skipped
+
+
+def test_an_equivalent_of_an_evaluated_nb201_cell_is_never_proposed():
+    space = get_space("nb201")
+    objectives = parse_objectives("acc,params")
+    manager = PopulationManager(space, objectives, options=NSGA2Options(population=24))
+    cut_off = space.decode("|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|none~2|")  # computes nothing
+    manager.tell([Individual(0, cut_off, str(cut_off), {"acc": 10.0, "params": 1.0})])
+    run_from = 1
+    for generation in range(1, 30):
+        offspring = manager.ask(24, np.random.default_rng([2, generation]), seeds=[space.decode(
+            "|none~0|+|avg_pool_3x3~0|skip_connect~1|+|none~0|none~1|none~2|")])  # an equivalent of cut_off
+        manager.tell(evaluate(offspring, run_from, generation))
+        run_from += len(offspring)
+    forms = [space.canonical(g) for g in manager.archive]
+    assert len(forms) == len(set(forms)) == 1 + 29 * 24
+    assert all(space.canonical(ind.genotype) == ind.genotype for ind in manager.archive.values() if ind.uid)  # canonical forms evaluated
+    assert {o.operator for o in manager.archive.values()} >= {"neighbour", "sample"}
+    assert all(manager.is_evaluated(g) for g in space.neighbours(cut_off) if space.canonical(g) == space.canonical(cut_off))
+
+
+def test_without_equivalents_every_genotype_is_told_apart():
+    space = get_space("nb201")
+    manager = PopulationManager(space, parse_objectives("acc,params"), options=NSGA2Options(equivalents=False))
+    cut_off = space.decode("|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|none~2|")
+    manager.tell([Individual(0, cut_off, str(cut_off), {"acc": 10.0, "params": 1.0})])
+    twin = space.decode("|none~0|+|avg_pool_3x3~0|skip_connect~1|+|none~0|none~1|none~2|")
+    assert not manager.is_evaluated(twin)
+    assert manager.ask(1, np.random.default_rng(0), seeds=[twin])[0].genotype == twin

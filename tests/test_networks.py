@@ -153,3 +153,23 @@ def test_supernet_refuses_to_run_before_a_path_is_selected_and_rejects_foreign_g
         supernet(torch.randn(1, 1, 8, 8))
     with pytest.raises(Exception, match="space 'nb201'"):
         supernet.select(uniform("nb201", 0))
+
+
+def test_nb201_genotypes_with_the_same_canonical_form_compute_the_same_outputs_with_the_same_weights(one_torch_thread):
+    space = get_space("nb201")
+    supernet = space.build_supernet(num_classes=10, in_channels=3, image_size=8, channels=4, cells_per_stage=1,
+                                    generator=torch.Generator().manual_seed(3)).eval()
+    x = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(4))
+    rng = np.random.default_rng(5)
+    pairs = 0
+    with torch.no_grad():
+        while pairs < 6:
+            genotype = space.sample(rng)
+            form = space.canonical(genotype)
+            if form == genotype:
+                continue
+            assert torch.equal(supernet.select(genotype)(x), supernet.select(form)(x)), str(genotype)
+            pairs += 1
+        live = space.decode("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|")
+        changed = live.replace(0, 2)  # a live edge changed: another function
+        assert not torch.allclose(supernet.select(live)(x), supernet.select(changed)(x))

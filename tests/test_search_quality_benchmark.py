@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import sys
 from pathlib import Path
@@ -35,17 +36,29 @@ def test_the_space_is_detected_and_the_values_are_minimised(problem):
 
 
 def test_recall_and_hypervolume_ratio(bench, problem):
-    front = bench.TrueFront.of(problem.values)
+    front = bench.TrueFront.of(problem)
     members = sorted(front.members)
-    assert front.scores(problem.values, list(range(len(problem.archs)))) == (1.0, pytest.approx(1.0))
-    recall, ratio = front.scores(problem.values, members[:1])
-    assert recall == 1 / len(members) and 0 < ratio < 1
+    assert front.scores(problem.values, list(range(len(problem.archs)))) == (1.0, pytest.approx(1.0), 1.0)
+    recall, ratio, functions = front.scores(problem.values, members[:1])
+    assert recall == functions == 1 / len(members) and 0 < ratio < 1
     # a dominated point adds nothing to the hypervolume
     dominated = next(i for i in range(len(problem.archs)) if i not in front.members)
     assert front.scores(problem.values, members + [dominated])[1] == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("method", ["random", "pymoo", "deap", "optuna", "evonas"])
+def test_recall_of_functions_counts_a_member_found_through_an_equivalent(bench, problem):
+    front = bench.TrueFront.of(problem)
+    member = min(front.members)
+    twin = next(i for i in range(len(problem.archs)) if i not in front.members)
+    functions = problem.functions.copy()
+    functions[twin] = functions[member]  # declare the dominated row equivalent to the member
+    merged = bench.TrueFront.of(dataclasses.replace(problem, functions=functions))
+    recall, _, found = merged.scores(problem.values, [twin])
+    assert recall == 0 and found == 1 / len(merged.members)
+    assert front.scores(problem.values, [twin])[2] == 0  # without the equivalence it is not found
+
+
+@pytest.mark.parametrize("method", ["random", "pymoo", "deap", "optuna", "tpe", "evonas"])
 def test_every_method_evaluates_distinct_architectures_up_to_the_budget(bench, problem, method):
     runner = bench.evonas_runner({}) if method == "evonas" else getattr(bench, f"run_{method}")
     order = runner(problem, 120, 0)
@@ -54,7 +67,7 @@ def test_every_method_evaluates_distinct_architectures_up_to_the_budget(bench, p
 
 
 def test_evonas_reaches_a_higher_hypervolume_than_random_search(bench, problem):
-    front = bench.TrueFront.of(problem.values)
+    front = bench.TrueFront.of(problem)
     ratios = {
         name: [front.scores(problem.values, runner(problem, 300, seed))[1] for seed in range(3)]
         for name, runner in [("evonas", bench.evonas_runner({})), ("random", bench.run_random)]

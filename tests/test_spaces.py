@@ -97,3 +97,22 @@ def test_neighbours_differ_in_one_gene_and_respect_order_when_asked():
     # layer 0 (choice 0) and 2 (choice 2) have one adjacent step, layer 1 (choice 1) two, others one
     assert len(adjacent) == 1 + 2 + 1 + 5
     assert all(abs(a - b) <= 1 for n in adjacent for a, b in zip(n.genes, g.genes))
+
+
+def test_nb201_canonical_form_sets_edges_that_compute_nothing_to_none():
+    space = get_space("nb201")
+    dead_end = space.decode("|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|")  # node 1 reaches no output
+    assert str(space.canonical(dead_end)) == "|none~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"
+    unfed = space.decode("|none~0|+|skip_connect~0|nor_conv_1x1~1|+|none~0|avg_pool_3x3~1|nor_conv_3x3~2|")  # node 1 is zero
+    assert str(space.canonical(unfed)) == "|none~0|+|skip_connect~0|none~1|+|none~0|none~1|nor_conv_3x3~2|"
+    live = space.decode("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|avg_pool_3x3~2|")
+    assert space.canonical(live) == live
+    forms = {space.canonical(space.from_index(i)) for i in range(space.size)}
+    assert len(forms) == 9445  # the distinct networks of NAS-Bench-201 (/work/shared/NOTES.md)
+    assert all(space.canonical(form) == form for form in forms)
+
+
+def test_spaces_without_equivalences_are_their_own_canonical_form():
+    space = get_space("macro")
+    genotype = space.decode("01201201")
+    assert space.canonical(genotype) is genotype

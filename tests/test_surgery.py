@@ -67,18 +67,18 @@ def test_strings_round_trip_and_unused_genes_do_not_make_another_network():
             SPACE.decode(bad)
 
 
-def test_samples_are_small_and_every_variation_gives_canonical_genotypes():
+def test_samples_are_small_and_the_surgery_edits_give_canonical_genotypes():
+    # generic operators and neighbours may leave unused slots as they were: the population manager proposes
+    # every offspring in canonical form (NSGA2Options.equivalents, tests/test_manager.py)
     rng = np.random.default_rng(1)
     samples = [SPACE.sample(rng) for _ in range(40)]
     assert all(len(stage) == 1 and stage[0][0] in WIDTHS[:2] for g in samples for stage in SPACE.layers(g))
     assert len(set(samples)) > 20
     for genotype in parents(20, 2):
-        assert all(SPACE.canonical(n) == n for n in SPACE.neighbours(genotype))
-        for name in ("resample", "neighbour", "edit", *EDITS):
+        for name in ("edit", *EDITS):
             child = MUTATIONS[name](genotype, SPACE, rng=rng)
             assert SPACE.canonical(child) == child
-        for name in ("uniform", "two-point", "layers"):
-            assert all(SPACE.canonical(c) == c for c in CROSSOVERS[name](genotype, samples[0], SPACE, rng=rng))
+        assert all(SPACE.canonical(c) == c for c in CROSSOVERS["layers"](genotype, samples[0], SPACE, rng=rng))
 
 
 def test_each_edit_changes_the_network_as_named():

@@ -16,7 +16,7 @@ def uniform_crossover(
     swap = rng.random(len(a.genes)) < 0.5
     first = tuple(y if s else x for x, y, s in zip(a.genes, b.genes, swap))
     second = tuple(x if s else y for x, y, s in zip(a.genes, b.genes, swap))
-    return space.canonical(Genotype(a.space, first)), space.canonical(Genotype(a.space, second))
+    return Genotype(a.space, first), Genotype(a.space, second)
 
 
 def two_point_crossover(
@@ -29,4 +29,4 @@ def two_point_crossover(
     low, high = sorted(int(c) for c in rng.choice(np.arange(1, n + 1), size=2, replace=False))
     first = a.genes[:low] + b.genes[low:high] + a.genes[high:]
     second = b.genes[:low] + a.genes[low:high] + b.genes[high:]
-    return space.canonical(Genotype(a.space, first)), space.canonical(Genotype(a.space, second))
+    return Genotype(a.space, first), Genotype(a.space, second)

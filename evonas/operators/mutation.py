@@ -34,7 +34,7 @@ def resample_mutation(genotype: Genotype, space: SearchSpace, *, rng: np.random.
     for i, hit in zip(mutable, hits):
         if hit:
             genes[i] = _other_choice(len(space.genes[i]), genes[i], rng)
-    return space.canonical(Genotype(genotype.space, tuple(genes)))
+    return Genotype(genotype.space, tuple(genes))
 
 
 def neighbour_mutation(genotype: Genotype, space: SearchSpace, *, rng: np.random.Generator) -> Genotype:
@@ -52,4 +52,4 @@ def neighbour_mutation(genotype: Genotype, space: SearchSpace, *, rng: np.random
         new = steps[int(rng.integers(len(steps)))]
     else:
         new = _other_choice(len(gene), value, rng)
-    return space.canonical(genotype.replace(i, new))
+    return genotype.replace(i, new)

@@ -35,6 +35,11 @@ class NSGA2Options:
         crossover_prob: probability that a pair of parents is crossed before mutation.
         mutation: registered mutation name, applied to every child.
         max_tries: draws of an offspring before falling back to a fresh random architecture.
+        equivalents: treat genotypes with the same canonical form (`SearchSpace.canonical`) as one
+            architecture: offspring are proposed in their canonical form (on NB201 the cell
+            without the edges that compute nothing, the cheapest network of its function), and
+            none whose function is evaluated or already proposed, so no function is evaluated
+            twice; False tells every genotype apart.
     """
 
     population: int = 24
@@ -44,6 +49,7 @@ class NSGA2Options:
     crossover_prob: float = 0.9
     mutation: str = "resample"
     max_tries: int = 100
+    equivalents: bool = True
 
     def __post_init__(self) -> None:
         if self.population < 2:
@@ -70,7 +76,11 @@ class Offspring:
 
 
 class PopulationManager:
-    """Holds the population and the archive of every evaluated genotype; no genotype is proposed twice.
+    """Holds the population and the archive of every evaluated genotype; no function is proposed twice.
+
+    Proposals are told apart, and made, in their canonical form (`SearchSpace.canonical`, with
+    ``options.equivalents``): an equivalent of an evaluated or already proposed genotype is never
+    proposed.
 
     Args:
         space: the search space.
@@ -93,8 +103,17 @@ class PopulationManager:
         self._crossover = CROSSOVERS[self.options.crossover]
         self._mutation = MUTATIONS[self.options.mutation]
         self.archive: dict[Genotype, Individual] = {}
+        self._evaluated: set[Genotype] = set()  # canonical forms of the archive's genotypes
         self.population: list[Individual] = []
         self._surrounded: set[int] = set()  # uids whose every neighbour is evaluated (a cache: the archive only grows)
+
+    def canonical(self, genotype: Genotype) -> Genotype:
+        """The form under which genotypes are told apart: the space's canonical one, with ``options.equivalents``."""
+        return self.space.canonical(genotype) if self.options.equivalents else genotype
+
+    def is_evaluated(self, genotype: Genotype) -> bool:
+        """Whether ``genotype`` or (with ``options.equivalents``) an equivalent of it is in the archive."""
+        return self.canonical(genotype) in self._evaluated
 
     # -- ask -------------------------------------------------------------------------------
     def ask(self, n: int, rng: np.random.Generator, seeds: Sequence[Genotype] = ()) -> list[Offspring]:
@@ -105,12 +124,13 @@ class PopulationManager:
         With a predictor pool, ``ceil(n * predictor_pool)`` are proposed and the ``n`` predicted
         best are returned (all proposals while the archive holds no feasible architecture).
         """
-        seeded: dict[Genotype, Offspring] = {}
+        seeded: dict[Genotype, Offspring] = {}  # by canonical form
         for genotype in seeds:
             if len(seeded) == n:
                 break
-            if genotype not in self.archive and genotype not in seeded:
-                seeded[genotype] = Offspring(genotype, (), "seed")
+            key = self.canonical(genotype)
+            if key not in self._evaluated and key not in seeded:
+                seeded[key] = Offspring(key, (), "seed")
         n -= len(seeded)
         if n == 0:
             return list(seeded.values())
@@ -121,19 +141,19 @@ class PopulationManager:
         proposals = self._propose(math.ceil(n * self.options.predictor_pool), rng, taken)
         keep = closest_to_front(
             self.space,
-            [ind.genotype.genes for ind in evaluated],
+            [self.canonical(ind.genotype).genes for ind in evaluated],
             minimisation_matrix([ind.metrics for ind in evaluated], self.objectives),
-            [child.genotype.genes for child in proposals],
+            [self.canonical(child.genotype).genes for child in proposals],
             n,
         )
         return [*seeded.values(), *(proposals[i] for i in keep)]
 
     def _propose(self, n: int, rng: np.random.Generator, taken: set[Genotype]) -> list[Offspring]:
-        """``n`` offspring, none evaluated nor in ``taken`` (which is left unchanged)."""
+        """``n`` offspring, none evaluated nor in ``taken`` (canonical forms, left unchanged), no two equivalent."""
         offspring = self._neighbours_of_best(round(n * self.options.local_search), rng, taken)
         if len(offspring) >= n:
             return offspring
-        taken = taken | {child.genotype for child in offspring}
+        taken = taken | {self.canonical(child.genotype) for child in offspring}
         parents = self._mating_pool()
         ranks, crowding = self._rank_and_crowding(parents)
         while len(offspring) < n:
@@ -146,12 +166,14 @@ class PopulationManager:
                         return offspring
                     raise
             for child in batch[: n - len(offspring)]:
-                taken.add(child.genotype)
+                taken.add(self.canonical(child.genotype))
                 offspring.append(child)
         return offspring
 
     def _neighbours_of_best(self, n: int, rng: np.random.Generator, taken: set[Genotype]) -> list[Offspring]:
         """Up to ``n`` unevaluated single-gene neighbours (not in ``taken``) of the archive's best individuals, best first.
+
+        Neighbours equivalent to an evaluated, taken or already chosen genotype are passed over.
 
         The archive is ordered by constraint-domination rank, then by descending crowding distance
         within a rank, then by uid; each individual's neighbours are taken in an order drawn from
@@ -175,10 +197,11 @@ class PopulationManager:
             unseen = False
             for i in permutation:
                 child = neighbours[i]
-                if child not in self.archive:
+                key = self.canonical(child)
+                if key not in self._evaluated:
                     unseen = True
-                    if child not in chosen and child not in taken:
-                        chosen[child] = Offspring(child, (member.uid,), "neighbour")
+                    if key not in chosen and key not in taken:
+                        chosen[key] = Offspring(key, (member.uid,), "neighbour")
                         if len(chosen) == n:
                             return list(chosen.values())
             if not unseen:
@@ -204,34 +227,41 @@ class PopulationManager:
                 lineage, label = (first.uid, second.uid), f"{self.options.crossover}+{self.options.mutation}"
             else:
                 children, lineage, label = (first.genotype,), (first.uid,), self.options.mutation
-            fresh = []
+            fresh, keys = [], set()
             for child in children:
                 child = self._mutation(child, self.space, rng=rng)
-                if child not in self.archive and child not in taken and all(child != f.genotype for f in fresh):
-                    fresh.append(Offspring(child, lineage, label))
+                key = self.canonical(child)
+                if key not in self._evaluated and key not in taken and key not in keys:
+                    keys.add(key)
+                    fresh.append(Offspring(key, lineage, label))
             if fresh:
                 return fresh
         return None
 
     def _fresh(self, rng: np.random.Generator, taken: set[Genotype]) -> Offspring:
-        """A uniformly random genotype not evaluated nor taken, or `SpaceExhaustedError`."""
+        """A uniformly random genotype not evaluated nor taken (nor equivalent to one), or `SpaceExhaustedError`."""
         for _ in range(self.options.max_tries):
             genotype = self.space.sample(rng)
-            if genotype not in self.archive and genotype not in taken:
-                return Offspring(genotype, (), "sample")
+            key = self.canonical(genotype)
+            if key not in self._evaluated and key not in taken:
+                return Offspring(key, (), "sample")
         if self.space.size > ENUMERATION_LIMIT:
             raise SpaceExhaustedError(f"no unseen architecture found in {self.options.max_tries} random draws")
-        seen = {self.space.index(g) for g in (*self.archive, *taken)}
+        seen = {self.space.index(g) for g in (*self.archive, *self._evaluated, *taken)}
         unseen = np.setdiff1d(np.arange(self.space.size), np.fromiter(seen, dtype=np.int64, count=len(seen)))
+        if self.options.equivalents and type(self.space).canonical is not SearchSpace.canonical:
+            known = self._evaluated | taken
+            unseen = unseen[[self.canonical(self.space.from_index(int(i))) not in known for i in unseen]]
         if len(unseen) == 0:
             raise SpaceExhaustedError(f"all {self.space.size} architectures of {self.space.name} are evaluated")
-        return Offspring(self.space.from_index(int(unseen[rng.integers(len(unseen))])), (), "sample")
+        return Offspring(self.canonical(self.space.from_index(int(unseen[rng.integers(len(unseen))]))), (), "sample")
 
     # -- tell ------------------------------------------------------------------------------
     def tell(self, individuals: Sequence[Individual]) -> None:
         """Adds evaluated individuals to the archive and keeps the best ``population`` of all."""
         for ind in individuals:
             self.archive[ind.genotype] = ind
+            self._evaluated.add(self.canonical(ind.genotype))
         candidates = self.population + list(individuals)
         keep = survivors(*self._values_and_violations(candidates), self.options.population)
         self.population = [candidates[i] for i in keep]
@@ -239,18 +269,25 @@ class PopulationManager:
     def restore(self, archive: Sequence[Individual], population_uids: Sequence[int]) -> None:
         """Sets the state saved in a checkpoint: every evaluated individual and the survivors' uids."""
         self.archive = {ind.genotype: ind for ind in archive}
+        self._evaluated = {self.canonical(ind.genotype) for ind in archive}
         self._surrounded = set()
         by_uid = {ind.uid: ind for ind in archive}
         self.population = [by_uid[uid] for uid in population_uids]
 
     # -- views -----------------------------------------------------------------------------
     def front(self) -> list[Individual]:
-        """The feasible non-dominated individuals of the whole archive."""
+        """The feasible non-dominated individuals of the whole archive, one (the first evaluated) per function."""
         feasible = self._feasible()
         if not feasible:
             return []
         ranks = nondominated_ranks(minimisation_matrix([i.metrics for i in feasible], self.objectives))
-        return [ind for ind, r in zip(feasible, ranks) if r == 0]
+        functions: dict[Genotype, Individual] = {}
+        for ind, r in zip(feasible, ranks):
+            if r == 0:
+                key = self.canonical(ind.genotype)
+                if key not in functions or ind.uid < functions[key].uid:
+                    functions[key] = ind
+        return sorted(functions.values(), key=lambda ind: ind.uid)
 
     def _feasible(self) -> list[Individual]:
         """Archive members that were measured and meet every constraint."""

@@ -99,14 +99,8 @@ class SearchSpace(abc.ABC):
             genes.append(value)
         return Genotype(self.name, tuple(reversed(genes)))
 
-    def canonical(self, genotype: Genotype) -> Genotype:
-        """The one genotype that stands for ``genotype``'s network; the genotype itself unless the space
-        has genes a network may not use (`evonas.spaces.surgery`). Operators and `neighbours` return
-        canonical genotypes, so the archive never holds one network twice."""
-        return genotype
-
     def neighbours(self, genotype: Genotype, *, adjacent_only: bool = False) -> Iterator[Genotype]:
-        """The `canonical` form of every genotype that differs from ``genotype`` in exactly one gene.
+        """Every genotype that differs from ``genotype`` in exactly one gene.
 
         With ``adjacent_only``, ordinal genes only step to an adjacent choice.
         """
@@ -116,7 +110,17 @@ class SearchSpace(abc.ABC):
             else:
                 options = [v for v in range(len(gene)) if v != value]
             for v in options:
-                yield self.canonical(genotype.replace(i, v))
+                yield genotype.replace(i, v)
+
+    def canonical(self, genotype: Genotype) -> Genotype:
+        """The representative of the genotypes that compute the same function as ``genotype``.
+
+        Genotypes with equal canonical forms build networks with identical outputs given the same
+        weights; a search evaluates one genotype of each such class. The genotype itself by default
+        (a space that declares no equivalences); `evonas.spaces.surgery` makes unused slots copy a
+        stage's last layer, `evonas.spaces.nb201` sets edges that compute nothing to ``none``.
+        """
+        return genotype
 
     @abc.abstractmethod
     def encode(self, genotype: Genotype) -> str:

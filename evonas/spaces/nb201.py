@@ -13,6 +13,7 @@ from evonas.spaces.base import Gene, SearchSpace
 OPERATIONS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 # (target node, source node) of each edge, in the order of the official arch string.
 EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
+NONE = OPERATIONS.index("none")
 if TYPE_CHECKING:
     from torch import nn
 
@@ -32,6 +33,34 @@ class NB201Space(SearchSpace):
 
     def __init__(self) -> None:
         self.genes = tuple(Gene(f"edge {t}<-{s}", OPERATIONS) for t, s in EDGES)
+        self._canonical: dict[Genotype, Genotype] = {}  # at most one entry per cell (15,625)
+
+    def canonical(self, genotype: Genotype) -> Genotype:
+        """``genotype`` with every edge that computes nothing set to ``none``.
+
+        An edge computes nothing when no path of operations other than ``none`` leads from the
+        cell's input to its source, or from its target to the cell's output: its source is zero
+        (and every operation of zero is zero, BatchNorm shifts being zero as initialised) or its
+        result reaches nothing. This maps the 15,625 cells onto 9,445 functions.
+        """
+        if genotype not in self._canonical:
+            self._canonical[genotype] = self._prune(genotype)
+        return self._canonical[genotype]
+
+    def _prune(self, genotype: Genotype) -> Genotype:
+        live = [g != NONE for g in genotype.genes]
+        reached = {0}
+        for e, (target, source) in enumerate(EDGES):  # sources precede targets in EDGES order
+            if live[e] and source in reached:
+                reached.add(target)
+        reaching = {3}
+        for e in reversed(range(len(EDGES))):
+            target, source = EDGES[e]
+            if live[e] and target in reaching:
+                reaching.add(source)
+        genes = tuple(g if live[e] and EDGES[e][1] in reached and EDGES[e][0] in reaching else NONE
+                      for e, g in enumerate(genotype.genes))
+        return genotype if genes == genotype.genes else Genotype(self.name, genes)
 
     def encode(self, genotype: Genotype) -> str:
         self.validate(genotype)
