@@ -106,7 +106,9 @@ def test_a_lost_cluster_stops_the_run_at_its_last_complete_generation_and_resume
         search.run()
     assert search.generation == 1
     assert len(rows(tmp_path / "run")) == 1 + 2 * POPULATION + 4  # the evaluations done before the loss are kept
-    Search.resume(tmp_path / "run").run()
+    search.close()  # the lost run's process lets go of the run directory, as it does when it exits
+    with Search.resume(tmp_path / "run") as resumed:
+        resumed.run()
     assert outputs(tmp_path / "run") == serial_run
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 import evonas.evaluators.train as train_module
+from evonas.data import load_dataset
 from evonas.errors import ConfigError
 from evonas.evaluators.supernet import DEFAULT_DATA
 from evonas.history import RunHistory
@@ -63,7 +64,7 @@ def test_test_acc_is_measured_on_the_test_split_after_training_on_training_and_v
     monkeypatch.setattr(train_module, "train_network", lambda model, x, y, *args, **kwargs: trained_on.append(len(x)))
     monkeypatch.setattr(train_module, "accuracy", lambda model, x, y: float(len(y)))  # names the split by its size
     table = retrain(table_run, top=1, epochs=1)
-    data = train_module._dataset(DEFAULT_DATA, RunHistory.load(table_run).config["seed"])
+    data = load_dataset(DEFAULT_DATA, seed=RunHistory.load(table_run).config["seed"])
     assert len(data.y_test) != len(data.y_val)
     assert float(table.rows[0][4]) == len(data.y_test)
     assert trained_on == [len(data.y_train) + len(data.y_val)]
