@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from evonas.cli import main
 from evonas.spaces import get_space
+from tests.cli_runner import run_cli
 from tests.tables import write_macro_table
 
 
@@ -18,15 +18,6 @@ from tests.tables import write_macro_table
 def table(tmp_path_factory):
     return write_macro_table(tmp_path_factory.mktemp("tables") / "macro.csv")
 
-
-def run_cli(args, capsys):
-    try:
-        main(args)
-        code = 0
-    except SystemExit as stop:
-        code = stop.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def evolve_args(table, run_dir, *extra):

@@ -10,20 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evonas.cli import main
+from tests.cli_runner import run_cli
 from tests.tables import finished_run
 
 RUN = "run"  # the run directory every evolve row names; it must not exist afterwards
 
-
-def run_cli(args, capsys):
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as stop:
-        code = stop.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def _image(path: Path, value: int) -> None:

@@ -15,20 +15,12 @@ import pytest
 
 from evonas.checkpoint import RunStore, _checksum, config_digest
 from evonas.cli import main
+from tests.cli_runner import run_cli
 from tests.tables import write_macro_table
 
 EVOLVE = ["evolve", "--space", "macro", "--evaluator", "table", "--objectives", "acc=top1,params", "--constraint", "params<=8000",
           "--population", "10", "--generations", "3", "--quiet"]
 
-
-def run_cli(args, capsys):
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as stop:
-        code = stop.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")
