@@ -24,12 +24,10 @@ import numpy as np
 import torch
 
 from evonas.errors import ConfigError
+from evonas.streams import clutter_rng, data_split_rng, held_out_split_rng
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
-TEST_SPLIT_SEED = 20260101  # fixed: the held-back test split is the same for every run of a dataset
-DATA_STREAM = 2  # spawn key of the run seed's train/validation split (0, 1 are search.py's streams)
 EMBEDDED = ("cluttered-digits", "digits")
-CLUTTER_SEED = 20260102  # fixed: the clutter of a split depends on its digits only
 CLUTTER = {"canvas": 12, "copies": 2, "fragments": 4, "fragment_size": 3}
 
 
@@ -238,8 +236,8 @@ def load_dataset(source: str | None = None, *, seed: int, val_fraction: float = 
         raise ConfigError(f"split fractions must be in (0, 1), got val={val_fraction} test={test_fraction}")
     name, x, y = load_arrays(source)
     classes = check_labels(y, name)
-    rest, test = stratified_split(y, test_fraction, np.random.default_rng(TEST_SPLIT_SEED))
-    split_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(DATA_STREAM,)))
+    rest, test = stratified_split(y, test_fraction, held_out_split_rng())
+    split_rng = data_split_rng(seed)
     train_at, val_at = stratified_split(y[rest], val_fraction, split_rng)
     splits = [(x[i], y[i]) for i in (rest[train_at], rest[val_at], test)]
     for split, (_, labels) in zip(("training", "validation", "test"), splits):
@@ -252,7 +250,7 @@ def load_dataset(source: str | None = None, *, seed: int, val_fraction: float = 
     if source == "cluttered-digits":
         name = source
         splits = [
-            clutter(images, labels, np.random.default_rng(np.random.SeedSequence(CLUTTER_SEED, spawn_key=(k,))), **CLUTTER)
+            clutter(images, labels, clutter_rng(k), **CLUTTER)
             for k, (images, labels) in enumerate(splits)
         ]
     mean = splits[0][0].mean(axis=(0, 2, 3), keepdims=True)

@@ -2,8 +2,8 @@
 
 Results go to ``retrain.csv`` in the run directory, rewritten atomically after every architecture, so
 an interrupted retraining keeps what it finished and a second call with the same settings only trains
-the rest. Each architecture's training draws from ``SeedSequence(seed, spawn_key=(4, uid))`` (its uid
-in the run), so its result does not depend on how many are retrained, nor on the workers.
+the rest. Each architecture's training draws from `evonas.streams.retrain_seed` (its uid in
+the run), so its result does not depend on how many are retrained, nor on the workers.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import csv
 import io
 from pathlib import Path
 
-import numpy as np
-
 from evonas.checkpoint import RETRAIN_FILE, atomic_write, format_value
 from evonas.errors import ConfigError
 from evonas.evaluators import Candidate, make_evaluator
@@ -21,8 +19,8 @@ from evonas.history import RunHistory
 from evonas.parallel import Parallelism
 from evonas.report import Table, front_table, read_retrain
 from evonas.spaces import get_space
+from evonas.streams import retrain_seed
 
-RETRAIN_STREAM = 4  # spawn key of retraining (0, 1: search.py; 2: data split; 3: supernet)
 # Options of the run's evaluator that say what the networks and their data were.
 CARRIED_OPTIONS = ("data", "widths")
 
@@ -66,7 +64,7 @@ def retrain(
         if kept is not None:
             rows[rank] = [str(rank), *kept[1:]]
         else:
-            seed = np.random.SeedSequence(config["seed"], spawn_key=(RETRAIN_STREAM, uids[arch]))
+            seed = retrain_seed(config["seed"], uids[arch])
             pending.append((rank, estimates, Candidate(uids[arch], space.decode(arch), arch, seed)))
     bar = tqdm(total=len(chosen), initial=len(chosen) - len(pending), unit="arch", desc="retrain", disable=not progress, leave=False)
     with Parallelism(jobs=jobs).open() as executor:

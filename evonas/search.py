@@ -1,8 +1,8 @@
 """A search run: ask -> evaluate -> tell -> checkpoint, one generation at a time, resumable exactly.
 
-Randomness: generation ``g`` draws from ``SeedSequence(seed, spawn_key=(0, g))`` and the
-evaluation of uid ``u`` from ``SeedSequence(seed, spawn_key=(1, u))``, so a run's result depends
-on neither the number of workers nor on where it was interrupted.
+Randomness: generation ``g`` draws from `evonas.streams.generation_rng` and the evaluation of
+uid ``u`` from `evonas.streams.evaluation_seed`, so a run's result depends on neither the number
+of workers nor on where it was interrupted.
 """
 
 from __future__ import annotations
@@ -15,30 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from evonas.checkpoint import EvaluationRow, RestorePoint, RunStore, fingerprint_digest, is_run_dir
 from evonas.errors import CheckpointError, ConfigError, SpaceExhaustedError
 from evonas.evaluators import Candidate, Evaluation, Evaluator, make_evaluator
 from evonas.genotype import Genotype, Individual
 from evonas.objectives import Objective, metric_sources, parse_constraint, parse_objectives, total_violation
 from evonas.parallel import Executor, InProcessExecutor
-from evonas.populations.manager import NSGA2Options, Offspring, PopulationManager
+from evonas.populations.manager import Offspring, Pipeline, PopulationManager, SearchOptions
 from evonas.populations.screening import ScreenOptions
 from evonas.spaces import get_space
+from evonas.streams import GENERATION_STREAM, evaluation_seed, generation_rng
 
-GENERATION_STREAM, EVALUATION_STREAM = 0, 1
 DEFAULT_GENERATIONS = 20
-
-
-def generation_rng(seed: int, generation: int) -> np.random.Generator:
-    """The random stream of one generation's selection and variation."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(GENERATION_STREAM, generation)))
-
-
-def evaluation_seed(seed: int, uid: int) -> np.random.SeedSequence:
-    """The seed of one candidate's evaluation (its training batches, its BatchNorm batches...)."""
-    return np.random.SeedSequence(seed, spawn_key=(EVALUATION_STREAM, uid))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,7 +51,7 @@ class RunConfig:
     objectives: tuple[str, ...]
     evaluator_options: dict[str, Any] = field(default_factory=dict)
     constraints: tuple[str, ...] = ()
-    search: NSGA2Options = field(default_factory=NSGA2Options)
+    search: SearchOptions = field(default_factory=SearchOptions)
     screen: ScreenOptions | None = None
     generations: int | None = None
     evaluations: int | None = None
@@ -94,7 +82,7 @@ class RunConfig:
         values["objectives"] = tuple(values["objectives"])
         values["constraints"] = tuple(values.get("constraints", ()))
         # a run written before local search, the predictor and equivalents existed resumes as it ran: without them
-        values["search"] = NSGA2Options(**{"local_search": 0.0, "predictor_pool": 1.0, "equivalents": False, **values.get("search", {})})
+        values["search"] = SearchOptions(**{"local_search": 0.0, "predictor_pool": 1.0, "equivalents": False, **values.get("search", {})})
         values["screen"] = ScreenOptions(**values["screen"]) if values.get("screen") else None
         # how a run executes is no longer part of it: the train evaluator's own jobs and backend are dropped
         values["evaluator_options"] = {k: v for k, v in values.get("evaluator_options", {}).items() if k not in ("jobs", "backend")}
@@ -122,22 +110,26 @@ class Search:
     Each generation's candidates are evaluated through ``executor`` (`evonas.parallel`; in this
     process by default), which is how the run executes, not what it computes: a run may resume on
     another one.
+
+    What the run proposes and keeps is a `Pipeline` of pieces (`evonas.populations.pipeline`):
+    by default today's, built from ``config.search`` and ``config.screen``; a ``pipeline`` of your
+    own replaces it (its pieces are code, not configuration: give the same pipeline to `resume`).
     """
 
-    def __init__(self, config: RunConfig, store: RunStore, evaluator: Evaluator, executor: Executor | None = None) -> None:
+    def __init__(
+        self, config: RunConfig, store: RunStore, evaluator: Evaluator, executor: Executor | None = None,
+        pipeline: Pipeline | None = None,
+    ) -> None:
         self.config = config
         self.store = store
         self.executor = executor or InProcessExecutor()
         self.space = get_space(config.space)
         self.objectives: tuple[Objective, ...] = parse_objectives(config.objectives)
         self.constraints = tuple(parse_constraint(c) for c in config.constraints)
-        self.manager = PopulationManager(self.space, self.objectives, self.constraints, config.search)
+        self.manager = PopulationManager(
+            self.space, self.objectives, self.constraints, config.search, pipeline or self.default_pipeline(config)
+        )
         self.evaluator = evaluator
-        self.screen = None
-        if config.screen is not None:
-            from evonas.populations.screening import ProxyScreen
-
-            self.screen = ProxyScreen(self.space, config.screen, config.seed)
         self.generation = -1
         self.next_uid = 0
         self.exhausted = False
@@ -146,6 +138,21 @@ class Search:
         self._fingerprint = fingerprint_digest(store.read_config())
 
     # -- construction ----------------------------------------------------------------------
+    @staticmethod
+    def default_pipeline(config: RunConfig) -> Pipeline:
+        """Today's pipeline with the run's settings (``evonas evolve`` builds it from its options)."""
+        screen = None
+        if config.screen is not None:
+            from evonas.populations.screening import ProxyScreen
+
+            screen = ProxyScreen(get_space(config.space), config.screen, config.seed)
+        return Pipeline.default(config.search, screen)
+
+    @staticmethod
+    def _check_pipeline(config: RunConfig, pipeline: Pipeline | None) -> None:
+        if pipeline is not None and config.screen is not None:
+            raise ConfigError("a pipeline of its own brings its own screen: the run's screen settings would go unused")
+
     @staticmethod
     def evaluator_for(config: RunConfig, state_dir: Path) -> Evaluator:
         """The evaluator ``config`` asks for, keeping its state in ``state_dir``."""
@@ -163,18 +170,20 @@ class Search:
 
     @classmethod
     def start(
-        cls, config: RunConfig, run_dir: Path, *, warn: Callable[[str], None] | None = None, executor: Executor | None = None
+        cls, config: RunConfig, run_dir: Path, *, warn: Callable[[str], None] | None = None, executor: Executor | None = None,
+        pipeline: Pipeline | None = None,
     ) -> Search:
         """A new run in ``run_dir``, locked; the evaluator is checked before anything is written.
 
         A directory that already holds a run of exactly this configuration (one stopped before its
         first generation ended, say) is continued as `resume` would continue it.
         """
+        cls._check_pipeline(config, pipeline)
         run_dir = Path(run_dir).absolute()
         if is_run_dir(run_dir) and RunStore(run_dir).holds(config.to_json()):
             if warn:
                 warn(f"{run_dir} already holds this run; continuing it")
-            return cls.resume(run_dir, warn=warn, executor=executor)
+            return cls.resume(run_dir, warn=warn, executor=executor, pipeline=pipeline)
         evaluator = cls.evaluator_for(config, run_dir / "evaluator")
         if config.screen is not None:
             from evonas.measure.meter import network_options
@@ -182,7 +191,7 @@ class Search:
             network_options(get_space(config.space), config.screen.widths, {})
         names = list(metric_sources(parse_objectives(config.objectives), [parse_constraint(c) for c in config.constraints]))
         store = RunStore.create(run_dir, config.to_json(), names, evaluator.inputs())
-        return cls(config, store, evaluator, executor)
+        return cls(config, store, evaluator, executor, pipeline)
 
     @classmethod
     def resume(
@@ -193,6 +202,7 @@ class Search:
         evaluations: int | None = None,
         warn: Callable[[str], None] | None = None,
         executor: Executor | None = None,
+        pipeline: Pipeline | None = None,
     ) -> Search:
         """Continues the run in ``run_dir`` from its newest intact generation, locked.
 
@@ -204,7 +214,7 @@ class Search:
         store = RunStore.open(run_dir)
         store.lock()
         try:
-            return cls._resume(store, generations, evaluations, warn, executor)
+            return cls._resume(store, generations, evaluations, warn, executor, pipeline)
         except BaseException:
             store.close()
             raise
@@ -212,7 +222,7 @@ class Search:
     @classmethod
     def _resume(
         cls, store: RunStore, generations: int | None, evaluations: int | None, warn: Callable[[str], None] | None,
-        executor: Executor | None,
+        executor: Executor | None, pipeline: Pipeline | None,
     ) -> Search:
         raw = store.read_config()
         store.check_config(raw)
@@ -220,6 +230,7 @@ class Search:
             config = RunConfig.from_json(raw)
         except (KeyError, TypeError) as error:
             raise CheckpointError(f"{store.path / 'run.json'} is not a valid run configuration: {error}") from None
+        cls._check_pipeline(config, pipeline)
         evaluator = cls.evaluator_for(config, store.evaluator_dir)
         store.check_inputs(raw, evaluator.inputs())
         point = store.restore_point(warn)
@@ -239,7 +250,7 @@ class Search:
                     "a run cannot be shortened (run.json is unchanged)"
                 )
             config = dataclasses.replace(config, generations=generations, evaluations=evaluations)
-        search = cls(config, store, evaluator, executor)
+        search = cls(config, store, evaluator, executor, pipeline)
         search._restore(point)
         if generations is not None or evaluations is not None:
             store.update_config({"generations": config.generations, "evaluations": config.evaluations})
@@ -334,14 +345,11 @@ class Search:
         n = self.config.search.population
         if self.config.evaluations is not None:
             n = min(n, self.config.evaluations - self.evaluated)
-        drawn = n * self.config.screen.factor if self.screen else n
         seeds = self._seeds() if generation == 0 else ()
         try:
-            offspring = self.manager.ask(drawn, generation_rng(self.config.seed, generation), seeds)
+            offspring = self.manager.ask(n, generation_rng(self.config.seed, generation), seeds)
         except SpaceExhaustedError:
             offspring = []
-        if self.screen:
-            offspring = self.screen.select(offspring, n)
         self.exhausted = len(offspring) < n
         seconds_before = self.evaluator_seconds
         new = []

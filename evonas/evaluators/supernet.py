@@ -42,6 +42,7 @@ from evonas.evaluators.strategies import DEFAULT_STRATEGY, TrainingStep, make_st
 from evonas.genotype import Genotype
 from evonas.measure.meter import NETWORK_METRICS, NetworkMeter, network_options
 from evonas.spaces.base import SearchSpace
+from evonas.streams import supernet_seed
 from evonas.training import (
     TrainingOptions,
     accuracy,
@@ -52,7 +53,6 @@ from evonas.training import (
     use_threads,
 )
 
-SUPERNET_STREAM = 3
 CHECKPOINT_FILE = "supernet.pt"
 CHECKPOINT_FORMAT = 1
 CHECKPOINT_SECONDS = 20.0
@@ -65,11 +65,6 @@ DEFAULT_WIDTHS = {
     "macro": {"channels": 8, "head_channels": 64},
     "mobile": {"channels": 8, "head_channels": 64},
 }
-
-
-def stream_seed(seed: int, *key: int) -> int:
-    """A seed for torch from the run seed's child stream ``key``."""
-    return torch_seed(np.random.SeedSequence(seed, spawn_key=key))
 
 
 def check_metrics(evaluator: str, sources: Mapping[str, str]) -> tuple[list[str], list[str]]:
@@ -177,14 +172,14 @@ class SupernetEvaluator(Evaluator):
         widths_given = reused_meta["widths"] if reused_meta else widths
         self.build_options = {**shape, **network_options(space, widths_given, DEFAULT_WIDTHS)}
         self.meter = NetworkMeter(space, self.build_options, network_metrics, state_dir)
-        generator = torch.Generator().manual_seed(stream_seed(self.data_seed, SUPERNET_STREAM, 2))
+        generator = torch.Generator().manual_seed(torch_seed(supernet_seed(self.data_seed, 2)))
         self.supernet = space.build_supernet(**self.build_options, generator=generator)
         # One fixed permutation of the training split: the scoring set is its end, the calibration
         # batches its start (so the two never meet); without a scoring set, nothing is held out.
         n = len(self.data.x_train)
         if self.scoring_images >= n:
             raise ConfigError(f"--scoring-images {self.scoring_images} leaves none of the {n} training images to train on")
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(stream_seed(self.data_seed, SUPERNET_STREAM, 3)))
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(torch_seed(supernet_seed(self.data_seed, 3))))
         held_out = order[n - self.scoring_images :]
         self.calibration = [self.data.x_train[b] for b in order[: n - self.scoring_images].split(batch_size)[:calibration_batches]]
         kept = torch.ones(n, dtype=torch.bool)
@@ -275,7 +270,7 @@ class SupernetEvaluator(Evaluator):
         total = self.training.epochs * steps_per_epoch
         optimizer = self.training.optimizer_for(list(self.supernet.parameters()))
         scheduler = self.training.scheduler_for(optimizer, total)
-        rng = np.random.default_rng(np.random.SeedSequence(self.data_seed, spawn_key=(SUPERNET_STREAM, 0)))
+        rng = np.random.default_rng(supernet_seed(self.data_seed, 0))
         step = 0
         path = self.checkpoint_path
         if path is not None and path.is_file():
@@ -296,7 +291,7 @@ class SupernetEvaluator(Evaluator):
         self.supernet.train()
         while step < total:
             epoch, offset = divmod(step, steps_per_epoch)
-            order = epoch_batches(len(x), self.training.batch_size, torch.Generator().manual_seed(stream_seed(self.data_seed, SUPERNET_STREAM, 1, epoch)))
+            order = epoch_batches(len(x), self.training.batch_size, torch.Generator().manual_seed(torch_seed(supernet_seed(self.data_seed, 1, epoch))))
             losses, accuracies = [], []
             for batch in order[offset:]:
                 paths = self.strategy.paths(TrainingStep(step, total, self._score), rng)

@@ -1,9 +1,13 @@
-"""The population manager: NSGA-II with an archive, driven by ask (offspring) and tell (evaluated)."""
+"""The population manager: an archive and a population, driven by ask (offspring) and tell (evaluated).
+
+What it proposes and whom it keeps is its `Pipeline` (`evonas.populations.pipeline`): today's
+search (Pareto local search, NSGA-II variation, the predictor filter, NSGA-II survival) unless
+another is given.
+"""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,16 +16,16 @@ from evonas.errors import ConfigError, SpaceExhaustedError
 from evonas.genotype import Genotype, Individual
 from evonas.objectives import Constraint, Objective, minimisation_matrix, total_violation
 from evonas.operators import CROSSOVERS, MUTATIONS
-from evonas.populations.nsga2 import binary_tournament, nondominated_ranks, rank_and_crowding, survivors
-from evonas.populations.predictor import closest_to_front
+from evonas.populations.nsga2 import nondominated_ranks, rank_and_crowding
+from evonas.populations.pipeline import Offspring, Pipeline
 from evonas.spaces.base import SearchSpace
-
-ENUMERATION_LIMIT = 2_000_000
 
 
 @dataclass(frozen=True, kw_only=True)
-class NSGA2Options:
-    """Settings of the population manager.
+class SearchOptions:
+    """Settings of a search: its population, and the pieces of today's pipeline (`Pipeline.default`).
+
+    Stored as run.json's ``"search"``.
 
     Attributes:
         population: individuals kept after survival, and offspring per generation.
@@ -40,6 +44,10 @@ class NSGA2Options:
             without the edges that compute nothing, the cheapest network of its function), and
             none whose function is evaluated or already proposed, so no function is evaluated
             twice; False tells every genotype apart.
+
+    ``local_search`` is `LocalSearch`'s share, ``crossover``, ``crossover_prob``, ``mutation`` and
+    ``max_tries`` are `Variation`'s settings, ``predictor_pool`` is `PredictorFilter`'s pool
+    (`evonas.populations.proposals`, `evonas.populations.predictor`).
     """
 
     population: int = 24
@@ -66,13 +74,7 @@ class NSGA2Options:
         MUTATIONS[self.mutation]
 
 
-@dataclass(frozen=True)
-class Offspring:
-    """A genotype proposed for evaluation, with its lineage."""
-
-    genotype: Genotype
-    parents: tuple[int, ...]
-    operator: str
+NSGA2Options = SearchOptions  # its name before the pipeline was composed of pieces (issue 15)
 
 
 class PopulationManager:
@@ -86,7 +88,9 @@ class PopulationManager:
         space: the search space.
         objectives: what is optimised.
         constraints: limits; constraint-domination puts feasible individuals first.
-        options: NSGA-II settings.
+        options: the population's size, equivalents, and the settings of the default pipeline.
+        pipeline: the pieces that propose offspring and choose survivors (`Pipeline.default(options)`
+            if not given; a pipeline of its own ignores the options' piece settings).
     """
 
     def __init__(
@@ -94,190 +98,100 @@ class PopulationManager:
         space: SearchSpace,
         objectives: Sequence[Objective],
         constraints: Sequence[Constraint] = (),
-        options: NSGA2Options | None = None,
+        options: SearchOptions | None = None,
+        pipeline: Pipeline | None = None,
     ) -> None:
         self.space = space
         self.objectives = tuple(objectives)
         self.constraints = tuple(constraints)
-        self.options = options or NSGA2Options()
-        self._crossover = CROSSOVERS[self.options.crossover]
-        self._mutation = MUTATIONS[self.options.mutation]
+        self.options = options or SearchOptions()
+        self.pipeline = pipeline or Pipeline.default(self.options)
+        self.equivalents = self.options.equivalents
         self.archive: dict[Genotype, Individual] = {}
-        self._evaluated: set[Genotype] = set()  # canonical forms of the archive's genotypes
+        self.canonical_forms: set[Genotype] = set()  # of the archive's genotypes
         self.population: list[Individual] = []
-        self._surrounded: set[int] = set()  # uids whose every neighbour is evaluated (a cache: the archive only grows)
 
     def canonical(self, genotype: Genotype) -> Genotype:
         """The form under which genotypes are told apart: the space's canonical one, with ``options.equivalents``."""
-        return self.space.canonical(genotype) if self.options.equivalents else genotype
+        return self.space.canonical(genotype) if self.equivalents else genotype
 
     def is_evaluated(self, genotype: Genotype) -> bool:
         """Whether ``genotype`` or (with ``options.equivalents``) an equivalent of it is in the archive."""
-        return self.canonical(genotype) in self._evaluated
+        return self.canonical(genotype) in self.canonical_forms
 
     # -- ask -------------------------------------------------------------------------------
     def ask(self, n: int, rng: np.random.Generator, seeds: Sequence[Genotype] = ()) -> list[Offspring]:
         """Up to ``n`` new, distinct, never-evaluated genotypes (fewer only if the space runs out).
 
         ``seeds`` (an evaluator's proposals, best first) come first, those not evaluated yet, up to
-        ``n``; the rest are proposed as below, from the same draws of ``rng`` as without seeds.
-        With a predictor pool, ``ceil(n * predictor_pool)`` are proposed and the ``n`` predicted
-        best are returned (all proposals while the archive holds no feasible architecture).
+        what the screen draws; the rest are proposed (`propose`), from the same draws of ``rng`` as
+        without seeds. The pipeline's screen then keeps ``n`` of them.
         """
+        screen = self.pipeline.screen
+        drawn = screen.drawn(self, n) if screen else n
         seeded: dict[Genotype, Offspring] = {}  # by canonical form
         for genotype in seeds:
-            if len(seeded) == n:
+            if len(seeded) == drawn:
                 break
             key = self.canonical(genotype)
-            if key not in self._evaluated and key not in seeded:
+            if key not in self.canonical_forms and key not in seeded:
                 seeded[key] = Offspring(key, (), "seed")
-        n -= len(seeded)
-        if n == 0:
-            return list(seeded.values())
-        taken = set(seeded)
-        evaluated = self._feasible() if self.options.predictor_pool > 1.0 else []
-        if not evaluated:
-            return [*seeded.values(), *self._propose(n, rng, taken)]
-        proposals = self._propose(math.ceil(n * self.options.predictor_pool), rng, taken)
-        keep = closest_to_front(
-            self.space,
-            [self.canonical(ind.genotype).genes for ind in evaluated],
-            minimisation_matrix([ind.metrics for ind in evaluated], self.objectives),
-            [self.canonical(child.genotype).genes for child in proposals],
-            n,
-        )
-        return [*seeded.values(), *(proposals[i] for i in keep)]
+        offspring = list(seeded.values())
+        if drawn > len(offspring):
+            offspring += self.propose(drawn - len(offspring), rng, set(seeded))
+        return screen.select(self, offspring, n) if screen else offspring
 
-    def _propose(self, n: int, rng: np.random.Generator, taken: set[Genotype]) -> list[Offspring]:
-        """``n`` offspring, none evaluated nor in ``taken`` (canonical forms, left unchanged), no two equivalent."""
-        offspring = self._neighbours_of_best(round(n * self.options.local_search), rng, taken)
-        if len(offspring) >= n:
-            return offspring
-        taken = taken | {self.canonical(child.genotype) for child in offspring}
-        parents = self._mating_pool()
-        ranks, crowding = self._rank_and_crowding(parents)
-        while len(offspring) < n:
-            batch = self._vary(parents, ranks, crowding, rng, taken) if parents else None
-            if batch is None:
-                try:
-                    batch = [self._fresh(rng, taken)]
-                except SpaceExhaustedError:
-                    if offspring:
-                        return offspring
-                    raise
-            for child in batch[: n - len(offspring)]:
-                taken.add(self.canonical(child.genotype))
-                offspring.append(child)
-        return offspring
+    def propose(self, n: int, rng: np.random.Generator, taken: Collection[Genotype] = ()) -> list[Offspring]:
+        """``n`` offspring from the pipeline's proposals and filters, none evaluated nor in ``taken``, no two equivalent.
 
-    def _neighbours_of_best(self, n: int, rng: np.random.Generator, taken: set[Genotype]) -> list[Offspring]:
-        """Up to ``n`` unevaluated single-gene neighbours (not in ``taken``) of the archive's best individuals, best first.
-
-        Neighbours equivalent to an evaluated, taken or already chosen genotype are passed over.
-
-        The archive is ordered by constraint-domination rank, then by descending crowding distance
-        within a rank, then by uid; each individual's neighbours are taken in an order drawn from
-        ``rng`` (one permutation per individual visited). Every improvement of the front is thus
-        followed by a look at everything one edit away from it: Pareto local search (Paquete et
-        al., 2004), which finds a table's true front with fewer evaluations than variation alone.
+        Each filter says how many proposals it needs to keep what the next asks for; the proposals
+        are asked in turn for what is still missing; the filters then keep their best. Fewer only
+        if the space runs out (`SpaceExhaustedError` if nothing is left at all).
         """
-        if n == 0 or not self.archive:
-            return []
-        members = [ind for ind in self.archive.values() if ind.ok]
-        ranks, crowding = self._rank_and_crowding(members)
-        order = np.lexsort(([ind.uid for ind in members], -crowding, ranks))
-        chosen: dict[Genotype, Offspring] = {}
-        count = sum(len(gene) - 1 for gene in self.space.genes)  # neighbours of any genotype
-        for position in order:
-            member = members[position]
-            permutation = rng.permutation(count)  # drawn for every member visited, so the stream never depends on the cache
-            if member.uid in self._surrounded:
-                continue
-            neighbours = list(self.space.neighbours(member.genotype))
-            unseen = False
-            for i in permutation:
-                child = neighbours[i]
-                key = self.canonical(child)
-                if key not in self._evaluated:
-                    unseen = True
-                    if key not in chosen and key not in taken:
-                        chosen[key] = Offspring(key, (member.uid,), "neighbour")
-                        if len(chosen) == n:
-                            return list(chosen.values())
-            if not unseen:
-                self._surrounded.add(member.uid)
-        return list(chosen.values())
-
-    def _mating_pool(self) -> list[Individual]:
-        return [ind for ind in self.population if ind.ok]
-
-    def _vary(
-        self,
-        pool: list[Individual],
-        ranks: np.ndarray,
-        crowding: np.ndarray,
-        rng: np.random.Generator,
-        taken: set[Genotype],
-    ) -> list[Offspring] | None:
-        """Children of tournament-selected parents, or None after ``max_tries`` duplicates."""
-        for _ in range(self.options.max_tries):
-            first, second = (pool[i] for i in binary_tournament(ranks, crowding, 2, rng))
-            if rng.random() < self.options.crossover_prob and first.genotype != second.genotype:
-                children = self._crossover(first.genotype, second.genotype, self.space, rng=rng)
-                lineage, label = (first.uid, second.uid), f"{self.options.crossover}+{self.options.mutation}"
-            else:
-                children, lineage, label = (first.genotype,), (first.uid,), self.options.mutation
-            fresh, keys = [], set()
-            for child in children:
-                child = self._mutation(child, self.space, rng=rng)
-                key = self.canonical(child)
-                if key not in self._evaluated and key not in taken and key not in keys:
-                    keys.add(key)
-                    fresh.append(Offspring(key, lineage, label))
-            if fresh:
-                return fresh
-        return None
-
-    def _fresh(self, rng: np.random.Generator, taken: set[Genotype]) -> Offspring:
-        """A uniformly random genotype not evaluated nor taken (nor equivalent to one), or `SpaceExhaustedError`."""
-        for _ in range(self.options.max_tries):
-            genotype = self.space.sample(rng)
-            key = self.canonical(genotype)
-            if key not in self._evaluated and key not in taken:
-                return Offspring(key, (), "sample")
-        if self.space.size > ENUMERATION_LIMIT:
-            raise SpaceExhaustedError(f"no unseen architecture found in {self.options.max_tries} random draws")
-        seen = {self.space.index(g) for g in (*self.archive, *self._evaluated, *taken)}
-        unseen = np.setdiff1d(np.arange(self.space.size), np.fromiter(seen, dtype=np.int64, count=len(seen)))
-        if self.options.equivalents and type(self.space).canonical is not SearchSpace.canonical:
-            known = self._evaluated | taken
-            unseen = unseen[[self.canonical(self.space.from_index(int(i))) not in known for i in unseen]]
-        if len(unseen) == 0:
-            raise SpaceExhaustedError(f"all {self.space.size} architectures of {self.space.name} are evaluated")
-        return Offspring(self.canonical(self.space.from_index(int(unseen[rng.integers(len(unseen))]))), (), "sample")
+        sizes = [n]
+        for piece in reversed(self.pipeline.filters):
+            sizes.insert(0, piece.drawn(self, sizes[0]))
+        offspring: list[Offspring] = []
+        taken = set(taken)
+        for piece in self.pipeline.proposals:
+            wanted = sizes[0] - len(offspring)
+            if wanted <= 0:
+                break
+            try:
+                children = piece.propose(self, wanted, rng, taken)
+            except SpaceExhaustedError:
+                if offspring:
+                    break
+                raise
+            taken.update(child.genotype for child in children)
+            offspring += children
+        for piece, size in zip(self.pipeline.filters, sizes[1:]):
+            offspring = piece.select(self, offspring, size)
+        return offspring
 
     # -- tell ------------------------------------------------------------------------------
     def tell(self, individuals: Sequence[Individual]) -> None:
-        """Adds evaluated individuals to the archive and keeps the best ``population`` of all."""
+        """Adds evaluated individuals to the archive and keeps the best ``population`` of all (the pipeline's survival)."""
         for ind in individuals:
             self.archive[ind.genotype] = ind
-            self._evaluated.add(self.canonical(ind.genotype))
+            self.canonical_forms.add(self.canonical(ind.genotype))
         candidates = self.population + list(individuals)
-        keep = survivors(*self._values_and_violations(candidates), self.options.population)
+        keep = self.pipeline.survival(*self.values_and_violations(candidates), self.options.population)
         self.population = [candidates[i] for i in keep]
 
     def restore(self, archive: Sequence[Individual], population_uids: Sequence[int]) -> None:
         """Sets the state saved in a checkpoint: every evaluated individual and the survivors' uids."""
         self.archive = {ind.genotype: ind for ind in archive}
-        self._evaluated = {self.canonical(ind.genotype) for ind in archive}
-        self._surrounded = set()
+        self.canonical_forms = {self.canonical(ind.genotype) for ind in archive}
+        for piece in self.pipeline.proposals:
+            piece.restored()
         by_uid = {ind.uid: ind for ind in archive}
         self.population = [by_uid[uid] for uid in population_uids]
 
     # -- views -----------------------------------------------------------------------------
     def front(self) -> list[Individual]:
         """The feasible non-dominated individuals of the whole archive, one (the first evaluated) per function."""
-        feasible = self._feasible()
+        feasible = self.feasible()
         if not feasible:
             return []
         ranks = nondominated_ranks(minimisation_matrix([i.metrics for i in feasible], self.objectives))
@@ -289,14 +203,15 @@ class PopulationManager:
                     functions[key] = ind
         return sorted(functions.values(), key=lambda ind: ind.uid)
 
-    def _feasible(self) -> list[Individual]:
+    def feasible(self) -> list[Individual]:
         """Archive members that were measured and meet every constraint."""
         usable = [ind for ind in self.archive.values() if ind.ok]
         if not self.constraints:
             return usable
         return [ind for ind in usable if total_violation(ind.metrics, self.constraints) == 0]
 
-    def _values_and_violations(self, individuals: Sequence[Individual]) -> tuple[np.ndarray, np.ndarray]:
+    def values_and_violations(self, individuals: Sequence[Individual]) -> tuple[np.ndarray, np.ndarray]:
+        """Objective values to minimise and total constraint violations (infinite for failed evaluations), one row each."""
         ok = np.array([ind.ok for ind in individuals], dtype=bool)
         values = np.zeros((len(individuals), len(self.objectives)))
         violations = np.full(len(individuals), np.inf)
@@ -309,5 +224,6 @@ class PopulationManager:
                 violations[ok] = 0.0
         return values, violations
 
-    def _rank_and_crowding(self, individuals: Sequence[Individual]) -> tuple[np.ndarray, np.ndarray]:
-        return rank_and_crowding(*self._values_and_violations(individuals))
+    def rank_and_crowding(self, individuals: Sequence[Individual]) -> tuple[np.ndarray, np.ndarray]:
+        """Constraint-domination ranks and crowding distances of ``individuals`` among themselves."""
+        return rank_and_crowding(*self.values_and_violations(individuals))

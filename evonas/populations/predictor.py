@@ -1,6 +1,7 @@
 """Predictor-guided offspring: a surrogate fitted on the archive chooses which proposals to evaluate.
 
-Each generation the population manager proposes more offspring than it evaluates; a ridge regression
+`PredictorFilter` (a pipeline filter, `evonas.populations.pipeline`): each generation the population
+manager proposes more offspring than it evaluates; a ridge regression
 on the one-hot encoding of the genes, fitted on every evaluated architecture (one model per
 objective), predicts their objectives, and the proposals predicted to need the smallest improvement
 to match or beat a member of the archive's Pareto front are kept. The idea of predictor-guided NAS
@@ -12,12 +13,20 @@ tables) and a fair ranker of accuracy, costs microseconds, and draws no random n
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from evonas.errors import ConfigError
+from evonas.objectives import minimisation_matrix
 from evonas.populations.nsga2 import nondominated_ranks
+from evonas.populations.pipeline import Filter, Offspring
 from evonas.spaces.base import SearchSpace
+
+if TYPE_CHECKING:
+    from evonas.populations.manager import PopulationManager
 
 
 def one_hot(space: SearchSpace, genes: np.ndarray) -> np.ndarray:
@@ -70,3 +79,35 @@ def closest_to_front(
     predicted = ridge_predictions(one_hot(space, np.asarray(evaluated)), scaled, one_hot(space, np.asarray(proposals)))
     distances = shortfalls(predicted, scaled[nondominated_ranks(scaled) == 0])
     return sorted(np.argsort(distances, kind="stable")[:n].tolist())
+
+
+class PredictorFilter(Filter):
+    """Proposes ``pool`` times as many offspring as are kept and keeps those `closest_to_front`.
+
+    Fitted on the archive's feasible architectures (their canonical forms); while there is none,
+    every proposal is kept and no more are proposed.
+
+    Args:
+        pool: offspring proposed per offspring kept (at least 1).
+    """
+
+    def __init__(self, pool: float = 2.0) -> None:
+        if pool < 1.0:
+            raise ConfigError(f"predictor pool must be at least 1, got {pool}")
+        self.pool = pool
+
+    def drawn(self, manager: PopulationManager, n: int) -> int:
+        return math.ceil(n * self.pool) if self.pool > 1.0 and manager.feasible() else n
+
+    def select(self, manager: PopulationManager, offspring: Sequence[Offspring], n: int) -> list[Offspring]:
+        if len(offspring) <= n:
+            return list(offspring)
+        evaluated = manager.feasible()
+        keep = closest_to_front(
+            manager.space,
+            [manager.canonical(ind.genotype).genes for ind in evaluated],
+            minimisation_matrix([ind.metrics for ind in evaluated], manager.objectives),
+            [manager.canonical(child.genotype).genes for child in offspring],
+            n,
+        )
+        return [offspring[i] for i in keep]

@@ -7,7 +7,7 @@ go to the evaluator. It works with any evaluator, the table one included: the pr
 network the space builds for the stated image shape (CIFAR's 3x32x32 and 10 classes, the shape of
 the published benchmarks, by default), while the evaluator supplies the objectives.
 
-A genotype's score is drawn from ``SeedSequence(seed, spawn_key=(5, index of the genotype))``, so it
+A genotype's score is drawn from `evonas.streams.screen_seed` (the run's seed, the genotype's index), so it
 depends on the run's seed and the architecture alone: the same whenever it is proposed, and after a
 resume.
 """
@@ -19,17 +19,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from evonas.errors import ConfigError
 from evonas.genotype import Genotype
+from evonas.populations.pipeline import Filter, Offspring
 from evonas.proxies import PROXIES
 from evonas.spaces.base import SearchSpace
+from evonas.streams import screen_seed
 
 if TYPE_CHECKING:
-    from evonas.populations.manager import Offspring
-
-SCREEN_STREAM = 5  # spawn key of the screening scores (0, 1: search.py; 2: data split; 3: supernet; 4: retraining)
+    from evonas.populations.manager import PopulationManager
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,8 +61,10 @@ class ScreenOptions:
                 raise ConfigError(f"screening {name} must be at least 1, got {getattr(self, name)}")
 
 
-class ProxyScreen:
-    """Scores proposed genotypes by a proxy and keeps the best of them.
+class ProxyScreen(Filter):
+    """Scores proposed genotypes by a proxy and keeps the best of them: the screen of a `Pipeline`.
+
+    Asks for ``options.factor`` times as many offspring as a generation evaluates.
 
     Args:
         space: the search space.
@@ -94,12 +94,15 @@ class ProxyScreen:
     def score(self, genotype: Genotype) -> float:
         """The proxy's score of ``genotype`` (remembered: a genotype is scored once per run)."""
         if genotype not in self._scores:
-            seed = np.random.SeedSequence(self.seed, spawn_key=(SCREEN_STREAM, self.space.index(genotype)))
+            seed = screen_seed(self.seed, self.space.index(genotype))
             value = self.scorer.scores(genotype, seed, [self.options.proxy])[self.options.proxy]
             self._scores[genotype] = value if not math.isnan(value) else -math.inf
         return self._scores[genotype]
 
-    def select(self, offspring: Sequence[Offspring], n: int) -> list[Offspring]:
+    def drawn(self, manager: PopulationManager, n: int) -> int:
+        return n * self.options.factor
+
+    def select(self, manager: PopulationManager, offspring: Sequence[Offspring], n: int) -> list[Offspring]:
         """The ``n`` offspring with the highest scores (ties: the earlier proposed), in the order proposed."""
         if len(offspring) <= n:
             return list(offspring)

@@ -1,0 +1,123 @@
+"""The pieces a search is composed of, and the pipeline that composes them.
+
+Each generation, the population manager (`evonas.populations.manager.PopulationManager`) asks
+its pipeline for offspring and, once they are evaluated, for the survivors:
+
+1. the evaluator's seeds (generation 0 only) come first;
+2. the **proposals**, in order, each asked for what the ones before it left to propose;
+3. the **filters**, in order, each keeping the best of more proposals than it passes on (the
+   ridge predictor of `evonas.populations.predictor`);
+4. the **screen**, one filter over the whole generation, seeds included (the proxy screen of
+   `evonas.populations.screening`);
+5. **survival** keeps ``population`` of the population and the newly evaluated.
+
+Today's search, which ``evonas evolve`` runs, is `Pipeline.default`: Pareto local search
+(`LocalSearch`), then NSGA-II variation (`Variation`: binary tournament, crossover, mutation, with
+fresh samples when variation finds nothing new), the predictor filter, and NSGA-II survival. A
+search of your own is a `Pipeline` of other pieces, as pymoo composes
+``NSGA2(sampling=..., crossover=..., mutation=..., survival=...)``::
+
+    from evonas.populations import Pipeline, PredictorFilter, Sampling, Variation
+
+    pipeline = Pipeline(proposals=(Variation(crossover="two-point"),), filters=(PredictorFilter(pool=4.0),))
+    Search.start(config, run_dir, pipeline=pipeline)  # and Search.resume(run_dir, pipeline=pipeline)
+
+A new proposal piece is a subclass of `Proposal` with one method, ``propose(manager, n, rng,
+taken)``, returning up to ``n`` `Offspring` in canonical form (``manager.canonical``) that are
+neither evaluated (``manager.is_evaluated``) nor in ``taken``, no two the same; it reads the
+archive, the population and their ranks from the manager, and draws only from ``rng``. Put it in
+``proposals`` where it should take its turn. A new filter is a subclass of `Filter` (``drawn`` and
+``select``); survival and parent selection are plain functions (`evonas.populations.nsga2`'s
+``survivors`` and ``binary_tournament`` by default).
+
+Pieces may remember things about the archive (local search remembers which individuals have no
+unevaluated neighbour left): a pipeline belongs to one manager, so build one per search.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from evonas.genotype import Genotype
+from evonas.populations.nsga2 import survivors
+
+if TYPE_CHECKING:
+    from evonas.populations.manager import PopulationManager, SearchOptions
+
+
+@dataclass(frozen=True)
+class Offspring:
+    """A genotype proposed for evaluation, with its lineage."""
+
+    genotype: Genotype
+    parents: tuple[int, ...]
+    operator: str
+
+
+class Proposal(ABC):
+    """A source of offspring: local search, variation, random samples, or your own."""
+
+    @abstractmethod
+    def propose(self, manager: PopulationManager, n: int, rng: np.random.Generator, taken: set[Genotype]) -> list[Offspring]:
+        """Up to ``n`` offspring in canonical form, none evaluated nor in ``taken``, no two the same.
+
+        Raises `evonas.errors.SpaceExhaustedError` if it can propose none because every
+        architecture is evaluated or taken.
+        """
+
+    def restored(self) -> None:
+        """The manager's archive was replaced (a resume): forget whatever was remembered about it."""
+
+
+class Filter(ABC):
+    """Keeps the best ``n`` of more proposals than it passes on (a predictor, a proxy)."""
+
+    @abstractmethod
+    def drawn(self, manager: PopulationManager, n: int) -> int:
+        """How many offspring to propose so that ``n`` are kept (``n`` to keep them all)."""
+
+    @abstractmethod
+    def select(self, manager: PopulationManager, offspring: Sequence[Offspring], n: int) -> list[Offspring]:
+        """The ``n`` best of ``offspring`` (all of them if there are no more), in the order proposed."""
+
+
+Survival = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
+"""``(values to minimise, constraint violations, n) -> indices of the n rows kept``."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pipeline:
+    """The pieces of a search, in the order they act (see the module's docstring).
+
+    Attributes:
+        proposals: sources of offspring, asked in turn for what is still missing.
+        filters: applied in turn to the proposals.
+        screen: applied last to the whole generation, the evaluator's seeds included.
+        survival: which of the population and the newly evaluated stay.
+    """
+
+    proposals: tuple[Proposal, ...]
+    filters: tuple[Filter, ...] = ()
+    screen: Filter | None = None
+    survival: Survival = survivors
+
+    @classmethod
+    def default(cls, options: SearchOptions, screen: Filter | None = None) -> Pipeline:
+        """Today's search with ``options``: local search, variation, the predictor filter (with a pool above 1), ``screen``."""
+        from evonas.populations.predictor import PredictorFilter
+        from evonas.populations.proposals import LocalSearch, Sampling, Variation
+
+        variation = Variation(
+            crossover=options.crossover,
+            mutation=options.mutation,
+            crossover_prob=options.crossover_prob,
+            max_tries=options.max_tries,
+            sampling=Sampling(max_tries=options.max_tries),
+        )
+        filters = (PredictorFilter(pool=options.predictor_pool),) if options.predictor_pool > 1.0 else ()
+        return cls(proposals=(LocalSearch(share=options.local_search), variation), filters=filters, screen=screen)
