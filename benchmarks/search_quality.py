@@ -29,7 +29,7 @@ architecture is looked up again for free and not counted):
   run by default: on this 2-core machine it took 17.6 s per trial at trials 11-20 of NB201 x FPGA.
 
 ``evonas`` is `evonas.search.Search` with the table evaluator and its default settings; ``--evonas
-NAME=JSON`` adds a variant with other population-manager settings (`NSGA2Options` fields) or with
+NAME=JSON`` adds a variant with other population-manager settings (`SearchOptions` fields) or with
 proxy screening (``{"screen": {"proxy": "synflow"}}``, `ScreenOptions` fields).
 
     python benchmarks/search_quality.py --table ../shared/data/nb201/nb201.csv \\
@@ -63,7 +63,7 @@ from evonas.errors import EvonasError, TableError
 from evonas.evaluators.table import read_table
 from evonas.history import hypervolume
 from evonas.objectives import minimisation_matrix, parse_objectives
-from evonas.populations.manager import NSGA2Options
+from evonas.populations.manager import SearchOptions
 from evonas.populations.screening import ScreenOptions
 from evonas.search import RunConfig, Search
 from evonas.spaces import SPACES, get_space
@@ -258,7 +258,7 @@ def _optuna_loop(problem: Problem, budget: int, sampler) -> list[int]:
 
 
 def evonas_runner(options: dict) -> Callable[[Problem, int, int], list[int]]:
-    """evonas on the table: ``options`` are `NSGA2Options` fields, plus ``screen`` (`ScreenOptions` fields)."""
+    """evonas on the table: ``options`` are `SearchOptions` fields, plus ``screen`` (`ScreenOptions` fields)."""
     options = dict(options)
     screen = ScreenOptions(**options.pop("screen")) if "screen" in options else None
 
@@ -266,7 +266,7 @@ def evonas_runner(options: dict) -> Callable[[Problem, int, int], list[int]]:
         config = RunConfig(
             space=problem.space, evaluator="table", evaluator_options={"table": str(problem.table)},
             objectives=tuple(o.spec for o in parse_objectives(problem.objectives)),
-            evaluations=budget, seed=seed, search=NSGA2Options(**options), screen=screen,
+            evaluations=budget, seed=seed, search=SearchOptions(**options), screen=screen,
         )
         with tempfile.TemporaryDirectory() as scratch:
             search = Search.start(config, Path(scratch) / "run")

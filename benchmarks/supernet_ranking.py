@@ -33,7 +33,7 @@ from scipy.stats import kendalltau, spearmanr
 from evonas.checkpoint import atomic_write
 from evonas.evaluators import Candidate, make_evaluator
 from evonas.parallel import Parallelism
-from evonas.populations.manager import NSGA2Options
+from evonas.populations.manager import SearchOptions
 from evonas.search import RunConfig, Search
 from evonas.spaces import get_space
 
@@ -152,7 +152,7 @@ def search_best(args, strategy: str, search_seed: int) -> str:
     else:
         config = RunConfig(space=args.space, evaluator="supernet", objectives=("acc",), seed=search_seed,
                            evaluator_options={"supernet": str(args.work_dir / strategy)},
-                           search=NSGA2Options(population=args.search_population), generations=args.search_generations)
+                           search=SearchOptions(population=args.search_population), generations=args.search_generations)
         search = Search.start(config, run_dir)
     if not search.finished:
         search.run(progress=False)

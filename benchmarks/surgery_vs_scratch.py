@@ -29,7 +29,7 @@ from joblib import Parallel, delayed
 
 from evonas.data import load_dataset
 from evonas.history import hypervolume
-from evonas.populations.manager import NSGA2Options
+from evonas.populations.manager import SearchOptions
 from evonas.search import RunConfig, Search
 from evonas.spaces import get_space
 
@@ -37,9 +37,9 @@ BUCKETS = (0, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, float("inf"))
 OBJECTIVES = ("acc", "params")
 
 
-def search_options(population: int) -> NSGA2Options:
+def search_options(population: int) -> SearchOptions:
     operators = get_space("surgery").default_operators
-    return NSGA2Options(population=population, mutation=operators["mutation"], crossover=operators["crossover"])
+    return SearchOptions(population=population, mutation=operators["mutation"], crossover=operators["crossover"])
 
 
 def run_surgery(seed: int, population: int, generations: int, steps: int, recovery: int, batch: int, root: Path) -> dict:

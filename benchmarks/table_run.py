@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from evonas.populations.manager import NSGA2Options
+from evonas.populations.manager import SearchOptions
 from evonas.search import RunConfig, Search
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -39,7 +39,7 @@ def cli_seconds(space: str, table: Path, objectives: str, run_dir: Path) -> floa
 def in_process(space: str, table: Path, objectives: str, run_dir: Path) -> tuple[float, float, float]:
     """Seconds to load the table (evaluator set-up), to search, and inside ``evaluate`` while searching."""
     config = RunConfig(space=space, evaluator="table", evaluator_options={"table": str(table)},
-                       objectives=tuple(objectives.split(",")), search=NSGA2Options(population=50), evaluations=1000, seed=0)
+                       objectives=tuple(objectives.split(",")), search=SearchOptions(population=50), evaluations=1000, seed=0)
     started = time.perf_counter()
     search = Search.start(config, run_dir)
     loaded = time.perf_counter()

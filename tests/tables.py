@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 
 from evonas.history import RunHistory
-from evonas.populations.manager import NSGA2Options
+from evonas.populations.manager import SearchOptions
 from evonas.search import RunConfig, Search
 from evonas.spaces import get_space
 
@@ -29,7 +29,7 @@ def finished_run(table: Path, run_dir: Path, objectives=("acc=top1", "params"), 
     """A finished table run of population 10 on ``table`` (see `write_macro_table`), read back."""
     config = RunConfig(
         space="macro", evaluator="table", evaluator_options={"table": str(table)}, objectives=objectives,
-        constraints=constraints, search=NSGA2Options(population=10), generations=generations, seed=2,
+        constraints=constraints, search=SearchOptions(population=10), generations=generations, seed=2,
     )
     Search.start(config, run_dir).run()
     return RunHistory.load(run_dir)

@@ -9,7 +9,7 @@ import torch
 from evonas.errors import CheckpointError, ConfigError
 from evonas.export import PUBLISHED_INPUT, export, load_network
 from evonas.history import RunHistory
-from evonas.populations.manager import NSGA2Options
+from evonas.populations.manager import SearchOptions
 from evonas.report import front_table
 from evonas.search import RunConfig, Search
 from evonas.spaces import get_space
@@ -23,7 +23,7 @@ TINY = {"data": "digits", "epochs": 2, "batch_size": 128, "calibration_batches":
 def supernet_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("runs") / "supernet"
     config = RunConfig(space="macro", evaluator="supernet", evaluator_options=TINY, objectives=("acc", "params"),
-                       search=NSGA2Options(population=6), generations=1, seed=4)
+                       search=SearchOptions(population=6), generations=1, seed=4)
     search = Search.start(config, run_dir)
     search.run()
     return run_dir, search.evaluator

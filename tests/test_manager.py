@@ -6,7 +6,7 @@ import pytest
 from evonas.errors import ConfigError, SpaceExhaustedError
 from evonas.genotype import Individual
 from evonas.objectives import minimisation_matrix, parse_constraint, parse_objectives
-from evonas.populations.manager import NSGA2Options, PopulationManager
+from evonas.populations.manager import PopulationManager, SearchOptions
 from evonas.populations.nsga2 import nondominated_ranks
 from evonas.spaces import get_space
 
@@ -36,7 +36,7 @@ def run(manager, generations, n, seed=0):
 
 
 def test_initial_population_is_random_and_distinct():
-    manager = PopulationManager(get_space("macro"), OBJECTIVES, options=NSGA2Options(population=20))
+    manager = PopulationManager(get_space("macro"), OBJECTIVES, options=SearchOptions(population=20))
     offspring = manager.ask(20, np.random.default_rng(0))
     assert len({o.genotype for o in offspring}) == 20
     assert all(o.operator == "sample" and o.parents == () for o in offspring)
@@ -44,7 +44,7 @@ def test_initial_population_is_random_and_distinct():
 
 def test_never_proposes_an_evaluated_genotype_and_exhausts_the_space_cleanly():
     space = get_space("macro")
-    manager = PopulationManager(space, OBJECTIVES, options=NSGA2Options(population=64))
+    manager = PopulationManager(space, OBJECTIVES, options=SearchOptions(population=64))
     seen = []
     generation = 0
     while len(seen) < space.size:
@@ -58,7 +58,7 @@ def test_never_proposes_an_evaluated_genotype_and_exhausts_the_space_cleanly():
 
 
 def test_offspring_come_from_selected_parents_with_their_lineage():
-    manager = PopulationManager(get_space("nb201"), OBJECTIVES, options=NSGA2Options(population=30, local_search=0.0, predictor_pool=1.0))
+    manager = PopulationManager(get_space("nb201"), OBJECTIVES, options=SearchOptions(population=30, local_search=0.0, predictor_pool=1.0))
     run(manager, 3, 30)
     by_uid = {ind.uid: ind for ind in manager.archive.values()}
     offspring = manager.ask(30, np.random.default_rng(99))
@@ -74,7 +74,7 @@ def test_offspring_come_from_selected_parents_with_their_lineage():
 
 def test_local_search_proposes_unseen_neighbours_of_the_best_first():
     space = get_space("nb201")
-    manager = PopulationManager(space, OBJECTIVES, options=NSGA2Options(population=30, local_search=1.0, predictor_pool=1.0))
+    manager = PopulationManager(space, OBJECTIVES, options=SearchOptions(population=30, local_search=1.0, predictor_pool=1.0))
     run(manager, 3, 30)
     archive = list(manager.archive.values())
     ranks = nondominated_ranks(minimisation_matrix([i.metrics for i in archive], OBJECTIVES))
@@ -95,12 +95,12 @@ def test_local_search_proposes_unseen_neighbours_of_the_best_first():
 
 def test_local_search_share_splits_a_generation_and_falls_back_to_variation():
     space = get_space("macro")
-    manager = PopulationManager(space, OBJECTIVES, options=NSGA2Options(population=20, local_search=0.25, predictor_pool=1.0))
+    manager = PopulationManager(space, OBJECTIVES, options=SearchOptions(population=20, local_search=0.25, predictor_pool=1.0))
     run(manager, 3, 20)
     operators = [o.operator for o in manager.ask(20, np.random.default_rng(1))]
     assert operators.count("neighbour") == 5 and "sample" not in operators
     # more offspring than the archive's neighbourhoods hold: the rest come from variation, all distinct and new
-    manager = PopulationManager(space, OBJECTIVES, options=NSGA2Options(population=20, local_search=1.0, predictor_pool=1.0))
+    manager = PopulationManager(space, OBJECTIVES, options=SearchOptions(population=20, local_search=1.0, predictor_pool=1.0))
     run(manager, 1, 20)
     around = {g for ind in manager.archive.values() for g in space.neighbours(ind.genotype) if g not in manager.archive}
     offspring = manager.ask(len(around) + 50, np.random.default_rng(2))
@@ -112,11 +112,11 @@ def test_local_search_share_splits_a_generation_and_falls_back_to_variation():
 @pytest.mark.parametrize("share", [-0.1, 1.5])
 def test_local_search_share_out_of_range_is_a_config_error(share):
     with pytest.raises(ConfigError, match="local search share"):
-        NSGA2Options(local_search=share)
+        SearchOptions(local_search=share)
 
 
 def test_tell_keeps_the_population_size_and_the_front_is_the_archive_front():
-    manager = PopulationManager(get_space("macro"), OBJECTIVES, options=NSGA2Options(population=24))
+    manager = PopulationManager(get_space("macro"), OBJECTIVES, options=SearchOptions(population=24))
     run(manager, 6, 24)
     assert len(manager.population) == 24 and len(manager.archive) == 144
     archive = list(manager.archive.values())
@@ -130,8 +130,8 @@ def test_tell_keeps_the_population_size_and_the_front_is_the_archive_front():
 
 def test_same_seed_same_offspring_and_search_improves_over_random():
     space = get_space("macro")
-    a = PopulationManager(space, OBJECTIVES, options=NSGA2Options(population=20))
-    b = PopulationManager(space, OBJECTIVES, options=NSGA2Options(population=20))
+    a = PopulationManager(space, OBJECTIVES, options=SearchOptions(population=20))
+    b = PopulationManager(space, OBJECTIVES, options=SearchOptions(population=20))
     run(a, 5, 20, seed=3)
     run(b, 5, 20, seed=3)
     assert [i.uid for i in a.population] == [i.uid for i in b.population]
@@ -140,7 +140,7 @@ def test_same_seed_same_offspring_and_search_improves_over_random():
 
 def test_constraints_keep_infeasible_out_of_the_front_and_behind_feasible_ones():
     constraints = [parse_constraint("params<=400")]
-    manager = PopulationManager(get_space("macro"), OBJECTIVES, constraints, NSGA2Options(population=20))
+    manager = PopulationManager(get_space("macro"), OBJECTIVES, constraints, SearchOptions(population=20))
     run(manager, 5, 20)
     assert manager.front() and all(i.metrics["params"] <= 400 for i in manager.front())
     feasible = [i for i in manager.archive.values() if i.metrics["params"] <= 400]
@@ -150,9 +150,9 @@ def test_constraints_keep_infeasible_out_of_the_front_and_behind_feasible_ones()
 
 def test_restore_rebuilds_the_same_state():
     space = get_space("macro")
-    a = PopulationManager(space, OBJECTIVES, options=NSGA2Options(population=16))
+    a = PopulationManager(space, OBJECTIVES, options=SearchOptions(population=16))
     run(a, 4, 16)
-    b = PopulationManager(space, OBJECTIVES, options=NSGA2Options(population=16))
+    b = PopulationManager(space, OBJECTIVES, options=SearchOptions(population=16))
     b.restore(list(a.archive.values()), [i.uid for i in a.population])
     rng_a, rng_b = np.random.default_rng(7), np.random.default_rng(7)
     assert a.ask(16, rng_a) == b.ask(16, rng_b)
@@ -160,10 +160,10 @@ def test_restore_rebuilds_the_same_state():
 
 def test_remembering_used_up_neighbourhoods_changes_no_proposal():
     space = get_space("macro")
-    warm = PopulationManager(space, OBJECTIVES, options=NSGA2Options(population=16))
+    warm = PopulationManager(space, OBJECTIVES, options=SearchOptions(population=16))
     run(warm, 30, 16)
-    assert warm._surrounded  # some members have every neighbour evaluated
-    cold = PopulationManager(space, OBJECTIVES, options=NSGA2Options(population=16))
+    assert warm.pipeline.proposals[0]._surrounded  # some members have every neighbour evaluated
+    cold = PopulationManager(space, OBJECTIVES, options=SearchOptions(population=16))
     cold.restore(list(warm.archive.values()), [i.uid for i in warm.population])
     for seed in range(3):
         assert warm.ask(16, np.random.default_rng(seed)) == cold.ask(16, np.random.default_rng(seed))
@@ -172,7 +172,7 @@ def test_remembering_used_up_neighbourhoods_changes_no_proposal():
 def test_seeds_come_first_unless_evaluated_and_leave_the_other_draws_unchanged():
     space = get_space("macro")
     objectives = parse_objectives(["acc=top1", "params"])
-    manager = PopulationManager(space, objectives, options=NSGA2Options(population=6))
+    manager = PopulationManager(space, objectives, options=SearchOptions(population=6))
     seeds = [space.decode(a) for a in ("22222222", "11111111", "22222222")]
     asked = manager.ask(4, np.random.default_rng(0), seeds)
     assert [c.genotype for c in asked[:2]] == seeds[:2] and [c.operator for c in asked] == ["seed", "seed", "sample", "sample"]
@@ -187,7 +187,7 @@ def test_seeds_come_first_unless_evaluated_and_leave_the_other_draws_unchanged()
 def test_an_equivalent_of_an_evaluated_nb201_cell_is_never_proposed():
     space = get_space("nb201")
     objectives = parse_objectives("acc,params")
-    manager = PopulationManager(space, objectives, options=NSGA2Options(population=24))
+    manager = PopulationManager(space, objectives, options=SearchOptions(population=24))
     cut_off = space.decode("|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|none~2|")  # computes nothing
     manager.tell([Individual(0, cut_off, str(cut_off), {"acc": 10.0, "params": 1.0})])
     run_from = 1
@@ -205,7 +205,7 @@ def test_an_equivalent_of_an_evaluated_nb201_cell_is_never_proposed():
 
 def test_without_equivalents_every_genotype_is_told_apart():
     space = get_space("nb201")
-    manager = PopulationManager(space, parse_objectives("acc,params"), options=NSGA2Options(equivalents=False))
+    manager = PopulationManager(space, parse_objectives("acc,params"), options=SearchOptions(equivalents=False))
     cut_off = space.decode("|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|none~2|")
     manager.tell([Individual(0, cut_off, str(cut_off), {"acc": 10.0, "params": 1.0})])
     twin = space.decode("|none~0|+|avg_pool_3x3~0|skip_connect~1|+|none~0|none~1|none~2|")

@@ -14,7 +14,7 @@ from evonas.cli import main
 from evonas.errors import ClusterError, ConfigError
 from evonas.evaluators import Candidate, make_evaluator
 from evonas.parallel import InProcessExecutor, Parallelism
-from evonas.populations.manager import NSGA2Options
+from evonas.populations.manager import SearchOptions
 from evonas.search import RunConfig, Search
 from evonas.spaces import get_space
 from tests.faulty_evaluator import FaultyTableEvaluator
@@ -25,7 +25,7 @@ POPULATION, GENERATIONS = 12, 4
 
 def config(table) -> RunConfig:
     return RunConfig(space="macro", evaluator="table", evaluator_options={"table": str(table)}, objectives=("acc=top1", "params"),
-                     search=NSGA2Options(population=POPULATION), generations=GENERATIONS, seed=5)
+                     search=SearchOptions(population=POPULATION), generations=GENERATIONS, seed=5)
 
 
 def injected(run_dir) -> list[str]:

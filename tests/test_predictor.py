@@ -5,7 +5,7 @@ import pytest
 
 from evonas.genotype import Individual
 from evonas.objectives import parse_objectives
-from evonas.populations.manager import NSGA2Options, PopulationManager
+from evonas.populations.manager import PopulationManager, SearchOptions
 from evonas.populations.predictor import closest_to_front, one_hot, ridge_predictions, shortfalls
 from evonas.spaces import get_space
 
@@ -59,8 +59,8 @@ def evaluate(offspring, first_uid):
 
 
 def test_the_manager_evaluates_the_predicted_best_of_a_larger_pool():
-    with_pool = PopulationManager(SPACE, OBJECTIVES, options=NSGA2Options(population=12, predictor_pool=3.0))
-    without = PopulationManager(SPACE, OBJECTIVES, options=NSGA2Options(population=12, predictor_pool=1.0))
+    with_pool = PopulationManager(SPACE, OBJECTIVES, options=SearchOptions(population=12, predictor_pool=3.0))
+    without = PopulationManager(SPACE, OBJECTIVES, options=SearchOptions(population=12, predictor_pool=1.0))
     for manager in (with_pool, without):
         manager.tell(evaluate(manager.ask(12, np.random.default_rng(0)), 0))
     pool = without.ask(36, np.random.default_rng(1))
@@ -78,4 +78,4 @@ def test_predictor_pool_below_one_is_a_config_error():
     from evonas.errors import ConfigError
 
     with pytest.raises(ConfigError, match="predictor pool"):
-        NSGA2Options(predictor_pool=0.5)
+        SearchOptions(predictor_pool=0.5)

@@ -13,7 +13,7 @@ import pytest
 from evonas.cli import main
 from evonas.errors import ConfigError
 from evonas.measure.size import count_params
-from evonas.populations.manager import NSGA2Options, PopulationManager
+from evonas.populations.manager import PopulationManager, SearchOptions
 from evonas.populations.screening import ProxyScreen, ScreenOptions
 from evonas.search import RunConfig, Search, generation_rng
 from evonas.spaces import get_space
@@ -33,7 +33,7 @@ def table(tmp_path_factory):
 def config(table, **changes):
     base = RunConfig(
         space="macro", evaluator="table", evaluator_options={"table": str(table)}, objectives=("acc=top1", "params"),
-        search=NSGA2Options(population=6), screen=SCREEN, generations=3, seed=4,
+        search=SearchOptions(population=6), screen=SCREEN, generations=3, seed=4,
     )
     return dataclasses.replace(base, **changes)
 
@@ -45,7 +45,7 @@ def params_of(genotype):
 def test_screening_keeps_the_proxys_best_in_the_order_proposed():
     space = get_space("macro")
     offspring = PopulationManager(space, ()).ask(12, np.random.default_rng(0))
-    kept = ProxyScreen(space, SCREEN, seed=0).select(offspring, 4)
+    kept = ProxyScreen(space, SCREEN, seed=0).select(None, offspring, 4)
     sizes = [params_of(child.genotype) for child in offspring]
     assert sorted(params_of(child.genotype) for child in kept) == sorted(sizes)[-4:]
     positions = [offspring.index(child) for child in kept]

@@ -7,7 +7,7 @@ import pytest
 
 from evonas.errors import TableError
 from evonas.evaluators.table import TableEvaluator
-from evonas.populations.manager import NSGA2Options
+from evonas.populations.manager import SearchOptions
 from evonas.search import RunConfig, Search
 from tests.tables import write_macro_table
 
@@ -23,7 +23,7 @@ def config(table, **changes):
         evaluator="table",
         evaluator_options={"table": str(table)},
         objectives=("acc=top1", "params"),
-        search=NSGA2Options(population=12),
+        search=SearchOptions(population=12),
         generations=8,
         seed=3,
     )
@@ -125,12 +125,12 @@ def test_a_table_holding_part_of_the_space_is_refused_before_a_run_directory_exi
     table = tmp_path / "tiny.csv"
     table.write_text("arch,top1,params\n00000000,1,1\n00000001,2,2\n")
     with pytest.raises(TableError, match="holds 2 of the 6,561 architectures of space 'macro' \\(it lacks 00000002"):
-        Search.start(config(table, search=NSGA2Options(population=4)), tmp_path / "run")
+        Search.start(config(table, search=SearchOptions(population=4)), tmp_path / "run")
     assert not (tmp_path / "run").exists()
 
 
 def test_exhausting_the_space_ends_the_run_after_every_architecture(table, tmp_path):
-    search = Search.start(config(table, generations=None, evaluations=7000, search=NSGA2Options(population=1500)), tmp_path / "run")
+    search = Search.start(config(table, generations=None, evaluations=7000, search=SearchOptions(population=1500)), tmp_path / "run")
     search.run()
     assert search.exhausted and search.finished and search.evaluated == 6561
     assert len({r[2] for r in evaluations_without_time(tmp_path / "run")[1:]}) == 6561
@@ -143,11 +143,11 @@ def test_start_checks_the_evaluator_before_writing(tmp_path):
 
 
 def test_config_round_trips_and_a_run_from_before_local_search_resumes_without_it(table):
-    original = config(table, search=NSGA2Options(population=12, local_search=0.5, predictor_pool=3.0))
+    original = config(table, search=SearchOptions(population=12, local_search=0.5, predictor_pool=3.0))
     assert RunConfig.from_json(original.to_json()) == original
     older = original.to_json()
     del older["search"]["local_search"], older["search"]["predictor_pool"]
-    assert RunConfig.from_json(older).search == NSGA2Options(population=12, local_search=0.0, predictor_pool=1.0)
+    assert RunConfig.from_json(older).search == SearchOptions(population=12, local_search=0.0, predictor_pool=1.0)
 
 
 class SeedingTableEvaluator(TableEvaluator):

@@ -14,7 +14,7 @@ from evonas.genotype import Genotype
 from evonas.networks.transfer import align, operate, transfer_tensors
 from evonas.operators import CROSSOVERS, MUTATIONS
 from evonas.operators.surgery import EDITS, FUNCTION_PRESERVING, apply_edit
-from evonas.populations.manager import NSGA2Options
+from evonas.populations.manager import SearchOptions
 from evonas.search import RunConfig, Search
 from evonas.spaces import get_space
 from evonas.spaces.surgery import MAX_DEPTH, WIDTHS
@@ -69,7 +69,7 @@ def test_strings_round_trip_and_unused_genes_do_not_make_another_network():
 
 def test_samples_are_small_and_the_surgery_edits_give_canonical_genotypes():
     # generic operators and neighbours may leave unused slots as they were: the population manager proposes
-    # every offspring in canonical form (NSGA2Options.equivalents, tests/test_manager.py)
+    # every offspring in canonical form (SearchOptions.equivalents, tests/test_manager.py)
     rng = np.random.default_rng(1)
     samples = [SPACE.sample(rng) for _ in range(40)]
     assert all(len(stage) == 1 and stage[0][0] in WIDTHS[:2] for g in samples for stage in SPACE.layers(g))
@@ -176,7 +176,7 @@ TINY = {"data": "digits", "steps": 4, "recovery_steps": 2, "batch_size": 32}
 def surgery_config(**changes):
     values = {
         "space": "surgery", "evaluator": "surgery", "evaluator_options": TINY, "objectives": ("acc", "params"),
-        "search": NSGA2Options(population=4, mutation="edit", crossover="layers"), "generations": 3, "seed": 5,
+        "search": SearchOptions(population=4, mutation="edit", crossover="layers"), "generations": 3, "seed": 5,
     }
     return RunConfig(**{**values, **changes})
 

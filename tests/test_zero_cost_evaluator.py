@@ -8,7 +8,7 @@ from evonas.errors import ConfigError
 from evonas.evaluators import Candidate, make_evaluator
 from evonas.measure.size import count_flops, count_params
 from evonas.objectives import parse_objectives
-from evonas.populations.manager import NSGA2Options
+from evonas.populations.manager import SearchOptions
 from evonas.search import RunConfig, Search, evaluation_seed
 from evonas.spaces import get_space
 
@@ -91,7 +91,7 @@ def test_bad_options_are_config_errors(sources, options, message):
 def test_a_zero_cost_search_with_size_objectives_resumes_to_the_same_front(tmp_path):
     config = RunConfig(
         space="nb201", evaluator="zero-cost", evaluator_options={"proxy": "synflow", "widths": SMALL, "data": "digits"},
-        objectives=("synflow", "params"), search=NSGA2Options(population=4), generations=2, seed=5,
+        objectives=("synflow", "params"), search=SearchOptions(population=4), generations=2, seed=5,
     )
     whole = Search.start(config, tmp_path / "whole")
     whole.run()

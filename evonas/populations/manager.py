@@ -15,7 +15,6 @@ import numpy as np
 from evonas.errors import ConfigError, SpaceExhaustedError
 from evonas.genotype import Genotype, Individual
 from evonas.objectives import Constraint, Objective, minimisation_matrix, total_violation
-from evonas.operators import CROSSOVERS, MUTATIONS
 from evonas.populations.nsga2 import nondominated_ranks, rank_and_crowding
 from evonas.populations.pipeline import Offspring, Pipeline
 from evonas.spaces.base import SearchSpace
@@ -62,16 +61,7 @@ class SearchOptions:
     def __post_init__(self) -> None:
         if self.population < 2:
             raise ConfigError(f"population must be at least 2, got {self.population}")
-        if not 0.0 <= self.crossover_prob <= 1.0:
-            raise ConfigError(f"crossover probability must be in [0, 1], got {self.crossover_prob}")
-        if self.predictor_pool < 1.0:
-            raise ConfigError(f"predictor pool must be at least 1, got {self.predictor_pool}")
-        if not 0.0 <= self.local_search <= 1.0:
-            raise ConfigError(f"local search share must be in [0, 1], got {self.local_search}")
-        if self.max_tries < 1:
-            raise ConfigError(f"max_tries must be at least 1, got {self.max_tries}")
-        CROSSOVERS[self.crossover]
-        MUTATIONS[self.mutation]
+        Pipeline.default(self)  # its pieces check their settings
 
 
 NSGA2Options = SearchOptions  # its name before the pipeline was composed of pieces (issue 15)

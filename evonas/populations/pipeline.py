@@ -108,7 +108,7 @@ class Pipeline:
 
     @classmethod
     def default(cls, options: SearchOptions, screen: Filter | None = None) -> Pipeline:
-        """Today's search with ``options``: local search, variation, the predictor filter (with a pool above 1), ``screen``."""
+        """Today's search with ``options``: local search, variation, the predictor filter, ``screen``."""
         from evonas.populations.predictor import PredictorFilter
         from evonas.populations.proposals import LocalSearch, Sampling, Variation
 
@@ -119,5 +119,8 @@ class Pipeline:
             max_tries=options.max_tries,
             sampling=Sampling(max_tries=options.max_tries),
         )
-        filters = (PredictorFilter(pool=options.predictor_pool),) if options.predictor_pool > 1.0 else ()
-        return cls(proposals=(LocalSearch(share=options.local_search), variation), filters=filters, screen=screen)
+        return cls(
+            proposals=(LocalSearch(share=options.local_search), variation),
+            filters=(PredictorFilter(pool=options.predictor_pool),),
+            screen=screen,
+        )

@@ -49,7 +49,7 @@ class SearchSpace(abc.ABC):
     name: ClassVar[str]
     description: ClassVar[str]
     genes: tuple[Gene, ...]
-    # Registered "mutation" and "crossover" names that suit the space better than NSGA2Options' defaults.
+    # Registered "mutation" and "crossover" names that suit the space better than SearchOptions' defaults.
     default_operators: ClassVar[dict[str, str]] = {}
 
     @property
