@@ -4,10 +4,22 @@ import numpy as np
 import pytest
 
 from evonas.errors import ConfigError, SpaceExhaustedError
-from evonas.genotype import Individual
+from evonas.genotype import Genotype, Individual
 from evonas.objectives import minimisation_matrix, parse_constraint, parse_objectives
+from evonas.populations import (
+    Filter,
+    LocalSearch,
+    Offspring,
+    Pipeline,
+    PredictorFilter,
+    Proposal,
+    Sampling,
+    Variation,
+)
 from evonas.populations.manager import PopulationManager, SearchOptions
-from evonas.populations.nsga2 import nondominated_ranks
+from evonas.populations.nsga2 import nondominated_ranks, survivors
+from evonas.populations.screening import ScreenOptions
+from evonas.search import RunConfig, Search
 from evonas.spaces import get_space
 
 OBJECTIVES = parse_objectives("acc,params")
@@ -211,3 +223,114 @@ def test_without_equivalents_every_genotype_is_told_apart():
     twin = space.decode("|none~0|+|avg_pool_3x3~0|skip_connect~1|+|none~0|none~1|none~2|")
     assert not manager.is_evaluated(twin)
     assert manager.ask(1, np.random.default_rng(0), seeds=[twin])[0].genotype == twin
+
+
+# -- a pipeline of pieces ---------------------------------------------------------------------
+class Largest(Proposal):
+    """A proposal piece of a user's own: the unevaluated architecture with every gene at its last choice, then nothing."""
+
+    def propose(self, manager, n, rng, taken):
+        largest = manager.canonical(Genotype(manager.space.name, tuple(len(gene) - 1 for gene in manager.space.genes)))
+        return [] if n == 0 or manager.is_evaluated(largest) or largest in taken else [Offspring(largest, (), "largest")]
+
+
+class FewestParams(Filter):
+    """A filter of a user's own (in place of the predictor): draws three times as many, keeps the smallest genes' sums."""
+
+    def drawn(self, manager, n):
+        return 3 * n
+
+    def select(self, manager, offspring, n):
+        best = sorted(range(len(offspring)), key=lambda i: (sum(offspring[i].genotype.genes), i))[:n]
+        return [offspring[i] for i in sorted(best)]
+
+
+def test_the_default_pipeline_is_local_search_variation_and_the_predictor():
+    pipeline = PopulationManager(get_space("macro"), OBJECTIVES, options=SearchOptions(local_search=0.5, predictor_pool=3.0)).pipeline
+    assert [type(piece) for piece in pipeline.proposals] == [LocalSearch, Variation]
+    assert pipeline.proposals[0].share == 0.5 and [f.pool for f in pipeline.filters] == [3.0]
+    assert pipeline.screen is None and pipeline.survival is survivors
+
+
+def test_a_pipeline_without_local_search_proposes_what_a_zero_share_does():
+    space = get_space("nb201")
+    options = SearchOptions(population=20, local_search=0.0)
+    built = Pipeline(proposals=(Variation(),), filters=(PredictorFilter(pool=options.predictor_pool),))
+    by_options, by_pieces = PopulationManager(space, OBJECTIVES, options=options), PopulationManager(space, OBJECTIVES, options=options, pipeline=built)
+    run(by_options, 4, 20)
+    run(by_pieces, 4, 20)
+    assert list(by_options.archive) == list(by_pieces.archive)
+    assert "neighbour" not in {ind.operator for ind in by_pieces.archive.values()}
+
+
+def test_a_proposal_piece_of_ones_own_takes_its_turn_and_the_next_fills_the_rest():
+    space = get_space("macro")
+    manager = PopulationManager(space, OBJECTIVES, options=SearchOptions(population=10), pipeline=Pipeline(proposals=(Largest(), Sampling())))
+    first = manager.ask(10, np.random.default_rng(0))
+    assert first[0].operator == "largest" and first[0].genotype.genes == (2,) * 8
+    assert [child.operator for child in first[1:]] == ["sample"] * 9 and len({child.genotype for child in first}) == 10
+    manager.tell(evaluate(first, 0, 0))
+    assert [child.operator for child in manager.ask(10, np.random.default_rng(1))] == ["sample"] * 10  # the largest is evaluated
+
+
+def test_a_filter_of_ones_own_replaces_the_predictor_and_a_survival_function_replaces_nsga2s():
+    space = get_space("macro")
+    drawn = Sampling().propose(PopulationManager(space, OBJECTIVES), 30, np.random.default_rng(4), set())
+    kept = sorted(drawn, key=lambda child: sum(child.genotype.genes))[:10]
+    oldest = lambda values, violations, n: np.arange(min(n, len(values)))  # noqa: E731  keeps the first told
+    manager = PopulationManager(space, OBJECTIVES, options=SearchOptions(population=10),
+                                pipeline=Pipeline(proposals=(Sampling(),), filters=(FewestParams(),), survival=oldest))
+    offspring = manager.ask(10, np.random.default_rng(4))
+    assert {child.genotype for child in offspring} == {child.genotype for child in kept}
+    manager.tell(evaluate(offspring, 0, 0))
+    manager.tell(evaluate(manager.ask(10, np.random.default_rng(5)), 10, 1))
+    assert [ind.uid for ind in manager.population] == list(range(10))
+
+
+def test_restoring_makes_every_piece_forget_what_it_remembered():
+    space = get_space("macro")
+    warm = PopulationManager(space, OBJECTIVES, options=SearchOptions(population=16))
+    run(warm, 30, 16)
+    local_search = warm.pipeline.proposals[0]
+    assert local_search._surrounded
+    warm.restore([], [])
+    assert not local_search._surrounded
+
+
+def test_bad_piece_settings_are_config_errors():
+    with pytest.raises(ConfigError, match="predictor pool"):
+        PredictorFilter(pool=0.5)
+    with pytest.raises(ConfigError, match="crossover probability"):
+        Variation(crossover_prob=2.0)
+    with pytest.raises(ConfigError, match="unknown mutation 'nope'"):
+        Variation(mutation="nope")
+    with pytest.raises(ConfigError, match="max_tries"):
+        Sampling(max_tries=0)
+
+
+def test_a_search_runs_and_resumes_with_a_pipeline_of_ones_own(synthetic_table, tmp_path):
+    config = RunConfig(space="macro", evaluator="table", evaluator_options={"table": str(synthetic_table)},
+                       objectives=("acc=top1", "params"), search=SearchOptions(population=8), generations=4, seed=1)
+    pipeline = lambda: Pipeline(proposals=(Largest(), Variation(mutation="neighbour")))  # noqa: E731  one per search
+    Search.start(config, tmp_path / "whole", pipeline=pipeline()).run()
+    cut = Search.start(config, tmp_path / "cut", pipeline=pipeline())
+    cut.step()
+    cut.step()
+    cut.close()
+    Search.resume(tmp_path / "cut", pipeline=pipeline()).run()
+    whole = (tmp_path / "whole" / "evaluations.csv").read_text().splitlines()
+    assert [row.split(",")[:5] for row in (tmp_path / "cut" / "evaluations.csv").read_text().splitlines()] == [
+        row.split(",")[:5] for row in whole]
+    assert (tmp_path / "cut" / "front.csv").read_bytes() == (tmp_path / "whole" / "front.csv").read_bytes()
+    assert "largest" in whole[1] and "neighbour" in {row.split(",")[4] for row in whole[2:]}
+    default = Search.start(config, tmp_path / "default")
+    default.run()
+    assert (tmp_path / "default" / "front.csv").read_bytes() != (tmp_path / "whole" / "front.csv").read_bytes()
+
+
+def test_a_pipeline_of_ones_own_refuses_the_runs_screen_settings(synthetic_table, tmp_path):
+    config = RunConfig(space="macro", evaluator="table", evaluator_options={"table": str(synthetic_table)},
+                       objectives=("acc=top1", "params"), screen=ScreenOptions(proxy="params"), generations=1)
+    with pytest.raises(ConfigError, match="brings its own screen"):
+        Search.start(config, tmp_path / "run", pipeline=Pipeline(proposals=(Sampling(),)))
+    assert not (tmp_path / "run").exists()
