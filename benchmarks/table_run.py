@@ -5,11 +5,21 @@ whole processes (what a user waits for, imports included) and in-process (the se
 evaluator time and everything else: selection, variation, sorting, logging, checkpoints).
 
     python benchmarks/table_run.py --repeats 5
+
+With ``--baseline DIR`` (another checkout of evonas, e.g. ``git worktree add /tmp/evonas-main main``)
+it compares instead the search's cost per evaluation outside the evaluator, this tree against that
+one, side by side: each repeat runs the same in-process search once on each tree, in a fresh
+process, alternating which goes first.
+
+    python benchmarks/table_run.py --repeats 9 --baseline /tmp/evonas-main
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
+import os
 import statistics
 import subprocess
 import sys
@@ -17,19 +27,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from evonas.populations.manager import SearchOptions
-from evonas.search import RunConfig, Search
-
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+TREE = Path(__file__).resolve().parents[1]
 CASES = {
     "nb201 acc x fpga latency": ("nb201", DATA / "nb201" / "nb201.csv", "acc=cifar10_test_acc,latency=latency_fpga_ms"),
     "macro acc x params": ("macro", DATA / "nas-bench-macro" / "nas-bench-macro.csv", "acc=cifar10_test_acc,params"),
 }
+EVALUATIONS, POPULATION = 1000, 50
 
 
 def cli_seconds(space: str, table: Path, objectives: str, run_dir: Path) -> float:
     command = [sys.executable, "-m", "evonas", "evolve", "--space", space, "--evaluator", "table", "--table", str(table),
-               "--objectives", objectives, "--evaluations", "1000", "--population", "50", "--seed", "0",
+               "--objectives", objectives, "--evaluations", str(EVALUATIONS), "--population", str(POPULATION), "--seed", "0",
                "--run-dir", str(run_dir), "--quiet"]
     started = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
@@ -38,8 +47,12 @@ def cli_seconds(space: str, table: Path, objectives: str, run_dir: Path) -> floa
 
 def in_process(space: str, table: Path, objectives: str, run_dir: Path) -> tuple[float, float, float]:
     """Seconds to load the table (evaluator set-up), to search, and inside ``evaluate`` while searching."""
+    from evonas.search import RunConfig, Search
+
+    # the search settings' class by RunConfig's field, so that a baseline tree that names it otherwise runs this too
+    options = {f.name: f for f in dataclasses.fields(RunConfig)}["search"].default_factory
     config = RunConfig(space=space, evaluator="table", evaluator_options={"table": str(table)},
-                       objectives=tuple(objectives.split(",")), search=SearchOptions(population=50), evaluations=1000, seed=0)
+                       objectives=tuple(objectives.split(",")), search=options(population=POPULATION), evaluations=EVALUATIONS, seed=0)
     started = time.perf_counter()
     search = Search.start(config, run_dir)
     loaded = time.perf_counter()
@@ -47,16 +60,49 @@ def in_process(space: str, table: Path, objectives: str, run_dir: Path) -> tuple
     return loaded - started, time.perf_counter() - loaded, search.evaluator_seconds
 
 
+def outside_evaluator_ms(tree: Path, space: str, table: Path, objectives: str, run_dir: Path) -> float:
+    """Milliseconds per evaluation the in-process search spends outside the evaluator, run on ``tree``'s evonas."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--measure", json.dumps([space, str(table), objectives, str(run_dir)])]
+    output = subprocess.run(command, check=True, capture_output=True, text=True, cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)})
+    _, search, evaluator = json.loads(output.stdout)
+    return 1000 * (search - evaluator) / EVALUATIONS
+
+
+def compare(baseline: Path, repeats: int, scratch: Path) -> None:
+    print(f"| run ({EVALUATIONS} evaluations, population {POPULATION}) | baseline ms/evaluation | this tree ms/evaluation | ratio |")
+    print("| --- | --- | --- | --- |")
+    for label, (space, table, objectives) in CASES.items():
+        if not table.is_file():
+            print(f"| {label} | skipped: {table} not found | | |")
+            continue
+        costs: dict[Path, list[float]] = {baseline: [], TREE: []}
+        for i in range(repeats):
+            for k, tree in enumerate((baseline, TREE) if i % 2 == 0 else (TREE, baseline)):
+                costs[tree].append(outside_evaluator_ms(tree, space, table, objectives, scratch / f"{label}-{i}-{k}"))
+        before, after = statistics.median(costs[baseline]), statistics.median(costs[TREE])
+        print(f"| {label} | {before:.3f} | {after:.3f} | {after / before:.3f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--baseline", type=Path, help="another evonas checkout to compare the search's cost with")
+    parser.add_argument("--measure", help=argparse.SUPPRESS)  # one in-process run: [space, table, objectives, run_dir]
     args = parser.parse_args()
-    print("| run (1000 evaluations, population 50) | process wall s | table load s | search s | in evaluator s | search outside evaluator |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    if args.measure:
+        space, table, objectives, run_dir = json.loads(args.measure)
+        print(json.dumps(in_process(space, Path(table), objectives, Path(run_dir))))
+        return
     with tempfile.TemporaryDirectory() as scratch:
+        if args.baseline:
+            compare(args.baseline.resolve(), args.repeats, Path(scratch))
+            return
+        print("| run (1000 evaluations, population 50) | process wall s | table load s | search s | in evaluator s | "
+              "search outside evaluator | ms/evaluation outside evaluator |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
         for label, (space, table, objectives) in CASES.items():
             if not table.is_file():
-                print(f"| {label} | skipped: {table} not found | | | | |")
+                print(f"| {label} | skipped: {table} not found | | | | | |")
                 continue
             walls, loads, searches, inside = [], [], [], []
             for i in range(args.repeats):
@@ -67,7 +113,7 @@ def main() -> None:
                 inside.append(evaluator)
             search, evaluator = statistics.median(searches), statistics.median(inside)
             print(f"| {label} | {statistics.median(walls):.2f} | {statistics.median(loads):.3f} | {search:.3f} | "
-                  f"{evaluator:.4f} | {(search - evaluator) / search:.1%} |")
+                  f"{evaluator:.4f} | {(search - evaluator) / search:.1%} | {1000 * (search - evaluator) / EVALUATIONS:.3f} |")
 
 
 if __name__ == "__main__":
