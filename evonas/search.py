@@ -39,7 +39,7 @@ class RunConfig:
         evaluator_options: keyword options of the evaluator (``table``, ``epochs``...).
         objectives: objective specs (``acc=cifar10_test_acc:max``).
         constraints: constraint specs (``latency<=5``).
-        search: population manager settings.
+        search: the population's size and the settings of the default pipeline (`SearchOptions`).
         screen: proxy screening of the offspring (None: every offspring is evaluated).
         generations: stop after this generation (generation 0 is the initial population).
         evaluations: stop after this many distinct architectures have been evaluated.

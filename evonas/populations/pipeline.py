@@ -17,18 +17,34 @@ fresh samples when variation finds nothing new), the predictor filter, and NSGA-
 search of your own is a `Pipeline` of other pieces, as pymoo composes
 ``NSGA2(sampling=..., crossover=..., mutation=..., survival=...)``::
 
-    from evonas.populations import Pipeline, PredictorFilter, Sampling, Variation
+    from evonas.populations import Pipeline, PredictorFilter, Variation
 
     pipeline = Pipeline(proposals=(Variation(crossover="two-point"),), filters=(PredictorFilter(pool=4.0),))
     Search.start(config, run_dir, pipeline=pipeline)  # and Search.resume(run_dir, pipeline=pipeline)
 
-A new proposal piece is a subclass of `Proposal` with one method, ``propose(manager, n, rng,
-taken)``, returning up to ``n`` `Offspring` in canonical form (``manager.canonical``) that are
-neither evaluated (``manager.is_evaluated``) nor in ``taken``, no two the same; it reads the
-archive, the population and their ranks from the manager, and draws only from ``rng``. Put it in
-``proposals`` where it should take its turn. A new filter is a subclass of `Filter` (``drawn`` and
-``select``); survival and parent selection are plain functions (`evonas.populations.nsga2`'s
-``survivors`` and ``binary_tournament`` by default).
+Adding a proposal piece:
+
+1. Subclass `Proposal` and write ``propose(manager, n, rng, taken)``: return up to ``n``
+   `Offspring` in canonical form (``manager.canonical(genotype)``) that are neither evaluated
+   (``genotype in manager.canonical_forms``) nor in ``taken``, no two the same, each with its
+   parents' uids and an operator label (written to evaluations.csv). Read what you need from the
+   manager (``space``, ``archive``, ``population``, ``feasible()``, ``rank_and_crowding(individuals)``,
+   ``objectives``, ``constraints``) and draw only from ``rng`` (the generation's stream), so that
+   runs repeat and resume exactly. Return fewer than ``n`` when you have no more: the next piece
+   fills the rest. If you remember things about the archive between generations, forget them in
+   ``restored()``.
+2. Put it in a pipeline's ``proposals`` where it should take its turn, e.g. before today's:
+   ``dataclasses.replace(default, proposals=(Mine(), *default.proposals))`` with
+   ``default = Pipeline.default(options)``.
+3. To make it part of the search ``evonas evolve`` runs, give `SearchOptions` a field for its
+   setting and add the piece in `Pipeline.default`. A run.json written before lacks the field:
+   if its default changes what a run does, give `RunConfig.from_json` the value that keeps old
+   runs as they ran (as it does for ``local_search``). `tests/test_pinned_fronts.py` says whether
+   today's results moved.
+
+A new filter is a subclass of `Filter` (``drawn`` and ``select``); survival and parent selection
+are plain functions (`evonas.populations.nsga2`'s ``survivors`` and ``binary_tournament`` by
+default).
 
 Pieces may remember things about the archive (local search remembers which individuals have no
 unevaluated neighbour left): a pipeline belongs to one manager, so build one per search.
