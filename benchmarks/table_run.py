@@ -7,9 +7,11 @@ evaluator time and everything else: selection, variation, sorting, logging, chec
     python benchmarks/table_run.py --repeats 5
 
 With ``--baseline DIR`` (another checkout of evonas, e.g. ``git worktree add /tmp/evonas-main main``)
-it compares instead the search's cost per evaluation outside the evaluator, this tree against that
-one, side by side: each repeat runs the same in-process search once on each tree, in a fresh
-process, alternating which goes first.
+it compares instead the search's cost per evaluation, this tree against that one, side by side: each
+repeat runs the same in-process search once on each tree, in a fresh process, alternating which goes
+first. Two measures: wall time outside the evaluator, and the process's CPU time over the whole
+search (table lookups included: they are microseconds), which other work on a shared machine
+disturbs much less.
 
     python benchmarks/table_run.py --repeats 9 --baseline /tmp/evonas-main
 """
@@ -45,8 +47,8 @@ def cli_seconds(space: str, table: Path, objectives: str, run_dir: Path) -> floa
     return time.perf_counter() - started
 
 
-def in_process(space: str, table: Path, objectives: str, run_dir: Path) -> tuple[float, float, float]:
-    """Seconds to load the table (evaluator set-up), to search, and inside ``evaluate`` while searching."""
+def in_process(space: str, table: Path, objectives: str, run_dir: Path) -> tuple[float, float, float, float]:
+    """Seconds to load the table (evaluator set-up), to search, inside ``evaluate`` while searching, and of CPU while searching."""
     from evonas.search import RunConfig, Search
 
     # the search settings' class by RunConfig's field, so that a baseline tree that names it otherwise runs this too
@@ -55,32 +57,34 @@ def in_process(space: str, table: Path, objectives: str, run_dir: Path) -> tuple
                        objectives=tuple(objectives.split(",")), search=options(population=POPULATION), evaluations=EVALUATIONS, seed=0)
     started = time.perf_counter()
     search = Search.start(config, run_dir)
-    loaded = time.perf_counter()
+    loaded, cpu = time.perf_counter(), time.process_time()
     search.run()
-    return loaded - started, time.perf_counter() - loaded, search.evaluator_seconds
+    return loaded - started, time.perf_counter() - loaded, search.evaluator_seconds, time.process_time() - cpu
 
 
-def outside_evaluator_ms(tree: Path, space: str, table: Path, objectives: str, run_dir: Path) -> float:
-    """Milliseconds per evaluation the in-process search spends outside the evaluator, run on ``tree``'s evonas."""
+def search_ms(tree: Path, space: str, table: Path, objectives: str, run_dir: Path) -> tuple[float, float]:
+    """Milliseconds per evaluation of the in-process search on ``tree``'s evonas: wall time outside the evaluator, CPU time."""
     command = [sys.executable, str(Path(__file__).resolve()), "--measure", json.dumps([space, str(table), objectives, str(run_dir)])]
     output = subprocess.run(command, check=True, capture_output=True, text=True, cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)})
-    _, search, evaluator = json.loads(output.stdout)
-    return 1000 * (search - evaluator) / EVALUATIONS
+    _, search, evaluator, cpu = json.loads(output.stdout)
+    return 1000 * (search - evaluator) / EVALUATIONS, 1000 * cpu / EVALUATIONS
 
 
 def compare(baseline: Path, repeats: int, scratch: Path) -> None:
-    print(f"| run ({EVALUATIONS} evaluations, population {POPULATION}) | baseline ms/evaluation | this tree ms/evaluation | ratio |")
-    print("| --- | --- | --- | --- |")
+    print(f"| run ({EVALUATIONS} evaluations, population {POPULATION}) | measure, ms per evaluation | baseline | this tree | ratio |")
+    print("| --- | --- | --- | --- | --- |")
     for label, (space, table, objectives) in CASES.items():
         if not table.is_file():
-            print(f"| {label} | skipped: {table} not found | | |")
+            print(f"| {label} | skipped: {table} not found | | | |")
             continue
-        costs: dict[Path, list[float]] = {baseline: [], TREE: []}
+        costs: dict[Path, list[tuple[float, float]]] = {baseline: [], TREE: []}
         for i in range(repeats):
             for k, tree in enumerate((baseline, TREE) if i % 2 == 0 else (TREE, baseline)):
-                costs[tree].append(outside_evaluator_ms(tree, space, table, objectives, scratch / f"{label}-{i}-{k}"))
-        before, after = statistics.median(costs[baseline]), statistics.median(costs[TREE])
-        print(f"| {label} | {before:.3f} | {after:.3f} | {after / before:.3f} |")
+                costs[tree].append(search_ms(tree, space, table, objectives, scratch / f"{label}-{i}-{k}"))
+        for column, measure in enumerate(("wall outside evaluator", "CPU")):
+            before = statistics.median(cost[column] for cost in costs[baseline])
+            after = statistics.median(cost[column] for cost in costs[TREE])
+            print(f"| {label} | {measure} | {before:.3f} | {after:.3f} | {after / before:.3f} |")
 
 
 def main() -> None:
@@ -107,7 +111,7 @@ def main() -> None:
             walls, loads, searches, inside = [], [], [], []
             for i in range(args.repeats):
                 walls.append(cli_seconds(space, table, objectives, Path(scratch) / f"{label}-cli-{i}"))
-                load, search, evaluator = in_process(space, table, objectives, Path(scratch) / f"{label}-lib-{i}")
+                load, search, evaluator, _ = in_process(space, table, objectives, Path(scratch) / f"{label}-lib-{i}")
                 loads.append(load)
                 searches.append(search)
                 inside.append(evaluator)
