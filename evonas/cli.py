@@ -13,7 +13,7 @@ from evonas.errors import EvonasError
 from evonas.evaluators import EVALUATORS
 from evonas.evaluators.strategies import DEFAULT_STRATEGY, STRATEGIES
 from evonas.operators import CROSSOVERS, MUTATIONS
-from evonas.populations.manager import NSGA2Options
+from evonas.populations.manager import SearchOptions
 from evonas.populations.screening import ScreenOptions
 from evonas.proxies import PROXIES
 from evonas.spaces import SPACES
@@ -221,18 +221,18 @@ def _with_options(options):
 @click.option("--population", default=DEFAULT_POPULATION, show_default=True, type=int, help="Population size.")
 @click.option("--generations", type=int, help=f"Stop after this generation (0 = initial population only) [{DEFAULT_GENERATIONS}].")
 @click.option("--evaluations", type=int, help="Stop after this many distinct architectures.")
-@click.option("--local-search", default=NSGA2Options.local_search, show_default=True, type=click.FloatRange(0, 1),
+@click.option("--local-search", default=SearchOptions.local_search, show_default=True, type=click.FloatRange(0, 1),
               help="Share of each generation drawn as unseen one-gene neighbours of the archive's best (Pareto local search); "
               "the rest by tournament, crossover and mutation.")
-@click.option("--predictor-pool", default=NSGA2Options.predictor_pool, show_default=True, type=click.FloatRange(min=1),
+@click.option("--predictor-pool", default=SearchOptions.predictor_pool, show_default=True, type=click.FloatRange(min=1),
               help="Offspring proposed per offspring evaluated; a ridge regression fitted on the archive keeps those "
               "predicted to fall least short of the front (1: evaluate every proposal).")
-@click.option("--equivalents/--no-equivalents", default=NSGA2Options.equivalents, show_default=True,
+@click.option("--equivalents/--no-equivalents", default=SearchOptions.equivalents, show_default=True,
               help="Evaluate one genotype per function where the space declares equivalent ones (NB201: cells that differ only "
               "in edges computing nothing); --no-equivalents tells every genotype apart.")
-@click.option("--crossover", help=f"Crossover: {_names(CROSSOVERS)} [{NSGA2Options.crossover}; layers on the surgery space].")
-@click.option("--crossover-prob", default=NSGA2Options.crossover_prob, show_default=True, type=float)
-@click.option("--mutation", help=f"Mutation: {_names(MUTATIONS)} [{NSGA2Options.mutation}; edit on the surgery space].")
+@click.option("--crossover", help=f"Crossover: {_names(CROSSOVERS)} [{SearchOptions.crossover}; layers on the surgery space].")
+@click.option("--crossover-prob", default=SearchOptions.crossover_prob, show_default=True, type=float)
+@click.option("--mutation", help=f"Mutation: {_names(MUTATIONS)} [{SearchOptions.mutation}; edit on the surgery space].")
 @_with_options(EVALUATOR_OPTIONS)
 @click.option("--screen", help="Proxy screening: offspring are drawn --screen-factor times over and the best by this zero-cost proxy (e.g. synflow) evaluated.")
 @click.option("--screen-factor", default=ScreenOptions.factor, show_default=True, type=int, help="Offspring drawn per offspring evaluated (--screen).")
@@ -256,15 +256,15 @@ def evolve(space, evaluator, table, objectives, constraints, population, generat
     if generations is None and evaluations is None:
         generations = DEFAULT_GENERATIONS
     operators = get_space(space).default_operators
-    crossover = crossover or operators.get("crossover", NSGA2Options.crossover)
-    mutation = mutation or operators.get("mutation", NSGA2Options.mutation)
+    crossover = crossover or operators.get("crossover", SearchOptions.crossover)
+    mutation = mutation or operators.get("mutation", SearchOptions.mutation)
     config = RunConfig(
         space=space,
         evaluator=evaluator,
         evaluator_options=_evaluator_options(table, evaluator_options),
         objectives=tuple(objectives.split(",")),
         constraints=tuple(constraints),
-        search=NSGA2Options(population=population, local_search=local_search, predictor_pool=predictor_pool, crossover=crossover,
+        search=SearchOptions(population=population, local_search=local_search, predictor_pool=predictor_pool, crossover=crossover,
                             crossover_prob=crossover_prob, mutation=mutation, equivalents=equivalents),
         screen=ScreenOptions(proxy=screen, factor=screen_factor, image_size=screen_image_size, widths=screen_widths or {})
         if screen

@@ -64,7 +64,7 @@ class SearchOptions:
         Pipeline.default(self)  # its pieces check their settings
 
 
-NSGA2Options = SearchOptions  # its name before the pipeline was composed of pieces (issue 15)
+NSGA2Options = SearchOptions  # its name before issue 15: code written against it still runs
 
 
 class PopulationManager:
