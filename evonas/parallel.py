@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import ctypes
+import ctypes.util
 import dataclasses
 import hashlib
 import logging
 import math
+import os
 import pickle
 import shutil
 import socket
@@ -123,6 +126,31 @@ _worker_evaluators: dict[str, Evaluator] = {}
 _worker_lock = threading.Lock()  # a worker process with several threads measures one candidate at a time
 
 
+# glibc's mallopt parameters, and the most its dynamic thresholds would reach on a 64-bit machine
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+MMAP_THRESHOLD_MAX = 32 * 2**20
+
+
+def unfreeze_allocator() -> bool:
+    """Gives a worker started with ``MALLOC_TRIM_THRESHOLD_`` set the allocator thresholds of one started without it.
+
+    Dask's nanny starts every worker with ``MALLOC_TRIM_THRESHOLD_=65536`` (its default
+    ``distributed.nanny.pre-spawn-environ``), and a LocalCluster leaves it in the environment of its
+    own process, whose later children (loky workers) inherit it. Setting the variable also freezes
+    glibc's mmap threshold at 128 KiB, so every tensor above that size is mapped and unmapped anew
+    and torch evaluates networks about 2.5 times slower (benchmarks/RESULTS.md, issue 14). This sets
+    the thresholds glibc's dynamic rule would have reached. Returns whether it changed anything
+    (nothing where the variable is unset or the C library is not glibc).
+    """
+    if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
+        return False
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX)) and bool(mallopt(M_TRIM_THRESHOLD, 2 * MMAP_THRESHOLD_MAX))
+
+
 def evaluate_batch(token: str, fetch: Callable[[Any], bytes], source: Any, batch: Sequence[Candidate]) -> tuple[list[Outcome], bool]:
     """Runs in a worker: the outcomes of ``batch``, and whether the evaluator had to be loaded for it.
 
@@ -131,6 +159,7 @@ def evaluate_batch(token: str, fetch: Callable[[Any], bytes], source: Any, batch
     with _worker_lock:
         loaded = token not in _worker_evaluators
         if loaded:
+            unfreeze_allocator()
             _worker_evaluators.clear()
             evaluator = pickle.loads(fetch(source))
             evaluator.on_worker()

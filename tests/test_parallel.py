@@ -194,3 +194,17 @@ def test_a_train_run_written_with_the_evaluators_own_jobs_resumes_without_them()
     older = RunConfig(space="macro", evaluator="train", objectives=("acc",), evaluator_options={"epochs": 1}).to_json()
     older["evaluator_options"].update(jobs=2, backend="loky")
     assert RunConfig.from_json(older).evaluator_options == {"epochs": 1}
+
+
+@pytest.mark.parametrize("environment, changed", [({"MALLOC_TRIM_THRESHOLD_": "65536"}, "True"), ({}, "False")])
+def test_a_worker_started_with_dasks_trim_threshold_gets_the_allocator_thresholds_back(environment, changed):
+    import os
+    import subprocess
+    import sys
+
+    clean = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    result = subprocess.run(
+        [sys.executable, "-c", "from evonas.parallel import unfreeze_allocator; print(unfreeze_allocator())"],
+        env={**clean, **environment}, capture_output=True, text=True, check=True,
+    )
+    assert result.stdout.strip() == changed
