@@ -113,7 +113,8 @@ class Search:
 
     What the run proposes and keeps is a `Pipeline` of pieces (`evonas.populations.pipeline`):
     by default today's, built from ``config.search`` and ``config.screen``; a ``pipeline`` of your
-    own replaces it (its pieces are code, not configuration: give the same pipeline to `resume`).
+    own replaces it. Its pieces are code, not configuration: run.json records where they come
+    from (``"pipeline"``), and `resume` wants a pipeline of the same pieces.
     """
 
     def __init__(
@@ -154,6 +155,11 @@ class Search:
             raise ConfigError("a pipeline of its own brings its own screen: the run's screen settings would go unused")
 
     @staticmethod
+    def _run_json(config: RunConfig, pipeline: Pipeline | None) -> dict[str, Any]:
+        """What run.json holds: the configuration, and the pieces of a pipeline of one's own."""
+        return {**config.to_json(), **({"pipeline": pipeline.describe()} if pipeline is not None else {})}
+
+    @staticmethod
     def evaluator_for(config: RunConfig, state_dir: Path) -> Evaluator:
         """The evaluator ``config`` asks for, keeping its state in ``state_dir``."""
         objectives = parse_objectives(config.objectives)
@@ -180,7 +186,7 @@ class Search:
         """
         cls._check_pipeline(config, pipeline)
         run_dir = Path(run_dir).absolute()
-        if is_run_dir(run_dir) and RunStore(run_dir).holds(config.to_json()):
+        if is_run_dir(run_dir) and RunStore(run_dir).holds(cls._run_json(config, pipeline)):
             if warn:
                 warn(f"{run_dir} already holds this run; continuing it")
             return cls.resume(run_dir, warn=warn, executor=executor, pipeline=pipeline)
@@ -190,7 +196,7 @@ class Search:
 
             network_options(get_space(config.space), config.screen.widths, {})
         names = list(metric_sources(parse_objectives(config.objectives), [parse_constraint(c) for c in config.constraints]))
-        store = RunStore.create(run_dir, config.to_json(), names, evaluator.inputs())
+        store = RunStore.create(run_dir, cls._run_json(config, pipeline), names, evaluator.inputs())
         return cls(config, store, evaluator, executor, pipeline)
 
     @classmethod
@@ -231,6 +237,13 @@ class Search:
         except (KeyError, TypeError) as error:
             raise CheckpointError(f"{store.path / 'run.json'} is not a valid run configuration: {error}") from None
         cls._check_pipeline(config, pipeline)
+        ran_with = raw.get("pipeline")
+        given = pipeline.describe() if pipeline is not None else None
+        if ran_with != given:
+            raise CheckpointError(
+                f"{store.path} was run with the pipeline {ran_with or 'of its options'} and is resumed with "
+                f"{given or 'the pipeline of its options'}: resume it with the same pieces (Search.resume(run_dir, pipeline=...))"
+            )
         evaluator = cls.evaluator_for(config, store.evaluator_dir)
         store.check_inputs(raw, evaluator.inputs())
         point = store.restore_point(warn)

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
-from evonas.errors import ConfigError, SpaceExhaustedError
+from evonas.errors import CheckpointError, ConfigError, SpaceExhaustedError
 from evonas.genotype import Genotype, Individual
 from evonas.objectives import minimisation_matrix, parse_constraint, parse_objectives
 from evonas.populations import (
@@ -21,6 +23,7 @@ from evonas.populations.nsga2 import nondominated_ranks, survivors
 from evonas.populations.screening import ScreenOptions
 from evonas.search import RunConfig, Search
 from evonas.spaces import get_space
+from tests.cli_runner import run_cli
 
 OBJECTIVES = parse_objectives("acc,params")
 
@@ -323,6 +326,8 @@ def test_a_search_runs_and_resumes_with_a_pipeline_of_ones_own(synthetic_table, 
         row.split(",")[:5] for row in whole]
     assert (tmp_path / "cut" / "front.csv").read_bytes() == (tmp_path / "whole" / "front.csv").read_bytes()
     assert "largest" in whole[1] and "neighbour" in {row.split(",")[4] for row in whole[2:]}
+    recorded = json.loads((tmp_path / "whole" / "run.json").read_text())["pipeline"]
+    assert recorded["proposals"] == ["tests.test_manager:Largest", "evonas.populations.proposals:Variation"]
     default = Search.start(config, tmp_path / "default")
     default.run()
     assert (tmp_path / "default" / "front.csv").read_bytes() != (tmp_path / "whole" / "front.csv").read_bytes()
@@ -334,3 +339,19 @@ def test_a_pipeline_of_ones_own_refuses_the_runs_screen_settings(synthetic_table
     with pytest.raises(ConfigError, match="brings its own screen"):
         Search.start(config, tmp_path / "run", pipeline=Pipeline(proposals=(Sampling(),)))
     assert not (tmp_path / "run").exists()
+
+
+def test_a_run_of_ones_own_pieces_resumes_with_them_only(synthetic_table, tmp_path, capsys):
+    config = RunConfig(space="macro", evaluator="table", evaluator_options={"table": str(synthetic_table)},
+                       objectives=("acc=top1", "params"), search=SearchOptions(population=4), generations=2, seed=1)
+    with Search.start(config, tmp_path / "own", pipeline=Pipeline(proposals=(Largest(), Sampling()))) as search:
+        search.step()
+    with pytest.raises(CheckpointError, match="resume it with the same pieces"):
+        Search.resume(tmp_path / "own", pipeline=Pipeline(proposals=(Sampling(),)))
+    code, _, err = run_cli(["resume", tmp_path / "own"], capsys)
+    assert code == 2 and "tests.test_manager:Largest" in err and len(err.strip().splitlines()) == 1
+    with Search.start(config, tmp_path / "default") as search:
+        search.step()
+    with pytest.raises(CheckpointError, match="the pipeline of its options"):
+        Search.resume(tmp_path / "default", pipeline=Pipeline(proposals=(Sampling(),)))
+    Search.resume(tmp_path / "own", pipeline=Pipeline(proposals=(Largest(), Sampling()))).run()

@@ -55,7 +55,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -121,6 +121,16 @@ class Pipeline:
     filters: tuple[Filter, ...] = ()
     screen: Filter | None = None
     survival: Survival = survivors
+
+    def describe(self) -> dict[str, Any]:
+        """Where each piece's code comes from (``module:name``), in order: what run.json records of a pipeline of one's own."""
+        where = lambda piece: f"{piece.__module__}:{piece.__qualname__}"  # noqa: E731
+        return {
+            "proposals": [where(type(piece)) for piece in self.proposals],
+            "filters": [where(type(piece)) for piece in self.filters],
+            "screen": where(type(self.screen)) if self.screen else None,
+            "survival": where(self.survival),
+        }
 
     @classmethod
     def default(cls, options: SearchOptions, screen: Filter | None = None) -> Pipeline:
