@@ -18,7 +18,9 @@ workers, the backend, or where a run was interrupted and resumed):
 
 Two streams do not depend on the run's seed, so that every run of a dataset sees the same data:
 the held-back test split (`held_out_split_rng`) and the clutter added to the embedded digits
-(`clutter_rng`). A new stream takes the next free first key.
+(`clutter_rng`). Networks built only to be measured (parameters, FLOPs, latency) take fixed weights
+(`evonas.networks.initialisation.DEFAULT_SEED`), drawn from no stream. Torch generators are seeded
+from these streams with `evonas.training.torch_seed`. A new stream takes the next free first key.
 """
 
 from __future__ import annotations
