@@ -5,7 +5,8 @@ train evaluator): the ground truth, kept in ``--truth`` (JSON, with the command 
 reused while its settings match. Then, for each strategy of ``--strategy``, trains one supernet on
 the same space, data and seed for the same CPU time: SPOS for ``--supernet-epochs``, the others for
 as many epochs as that CPU time buys them (their cost per epoch measured by a one-epoch probe of
-each strategy, run back to back). For each supernet it prints Kendall tau against the ground truth
+each strategy, run back to back, or with ``--calibrate-from`` from the whole trainings of an earlier
+run). For each supernet it prints Kendall tau against the ground truth
 over all the architectures and within the top 20% by stand-alone accuracy, and runs ``--search-seeds``
 searches of accuracy alone with that supernet (the strategy's seeds open generation 0); the
 architecture each search returns is trained stand-alone with the two seeds if it is not among the
@@ -188,6 +189,9 @@ def main() -> None:
                         help="judge against the ground truth as it stands (the mean of the seeds trained so far), training nothing for it")
     parser.add_argument("--no-truth", action="store_true", help="train the supernets and run the searches only (to spread them over processes)")
     parser.add_argument("--work-dir", type=Path, default=Path("checkpoints/supernet_ranking"))
+    parser.add_argument("--calibrate-from", type=Path,
+                        help="an earlier work directory: each strategy's CPU seconds per epoch over its whole training there "
+                             "replace the one-epoch probes (a probe misses costs that change over training)")
     args = parser.parse_args()
 
     space = get_space(args.space)
@@ -196,6 +200,12 @@ def main() -> None:
     # The supernets and searches first: they need no ground truth (so it may still be computed elsewhere).
     probes = args.work_dir / "probes.json"  # CPU seconds per epoch of each strategy, measured once
     per_epoch = json.loads(probes.read_text()) if probes.is_file() else {}
+    if args.calibrate_from and not probes.is_file():  # per-epoch costs of whole trainings, instead of one-epoch probes
+        for strategy in ["spos", *strategies]:
+            record = json.loads((args.calibrate_from / strategy / "seconds.json").read_text())
+            per_epoch[strategy] = record["cpu"] / record["epochs"]
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+        probes.write_text(json.dumps(per_epoch))
     untrained = [s for s in strategies if not (args.work_dir / s / "seconds.json").is_file()]
     for strategy in dict.fromkeys(["spos", *untrained] if untrained else []):
         if strategy not in per_epoch:
@@ -241,7 +251,8 @@ def main() -> None:
         accuracies = [truth.accuracy(arch) for arch in returned]
         rows.append((strategy, seconds, kendalltau(inherited, mean)[0], spearmanr(inherited, mean)[0], top_tau(inherited, mean), returned, accuracies))
 
-    print(f"\nequal supernet training CPU time (SPOS {args.supernet_epochs} epochs; the others' epochs from one-epoch probes); "
+    costs = f"per-epoch costs of the trainings in {args.calibrate_from}" if args.calibrate_from else "one-epoch probes"
+    print(f"\nequal supernet training CPU time (SPOS {args.supernet_epochs} epochs; the others' epochs from {costs}); "
           f"searches: accuracy alone, population {args.search_population}, {args.search_generations} generations, seeds {args.search_seeds}")
     print("| strategy | epochs | training CPU s / wall s | inherited-weight s per candidate | Kendall tau / Spearman, all "
           "| Kendall tau, top 20% | returned architectures (stand-alone %) | median stand-alone % of the returned |")
