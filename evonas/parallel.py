@@ -320,11 +320,19 @@ class LokyExecutor(Executor):
         self._path = path
 
     def _submit(self, batch: Sequence[Candidate]) -> Any:
-        if self._pool is None:
-            from joblib.externals.loky import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
-            self._pool = ProcessPoolExecutor(max_workers=self.workers)
-        return self._pool, self._pool.submit(evaluate_batch, self._token, _read_file, str(self._path), list(batch))
+        from joblib.externals.loky import ProcessPoolExecutor
+
+        for fresh in (False, True):
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(max_workers=self.workers)
+            try:
+                return self._pool, self._pool.submit(evaluate_batch, self._token, _read_file, str(self._path), list(batch))
+            except BrokenProcessPool:  # a worker died since the last task was handed out: a new pool, once
+                if fresh:
+                    raise
+                self._pool = None
 
     def _result(self, handle: Any) -> tuple[list[Outcome], bool]:
         from concurrent.futures.process import BrokenProcessPool
