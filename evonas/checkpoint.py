@@ -37,9 +37,12 @@ EVALUATOR_DIR = "evaluator"
 PLOTS_DIR = "plots"
 RETRAIN_FILE = "retrain.csv"
 LOCK_FILE = ".lock"
-# Keys of run.json that do not decide a run's results: versions, the fingerprint itself, and the budget
+# Keys of run.json that describe a run without deciding what it computes: versions (of evonas, of the plug-ins it
+# used: `evonas.plugins`) and the fingerprint itself.
+DESCRIPTIVE = ("schema_version", "evonas_version", "fingerprint", "plugins")
+# Keys of run.json that do not decide a run's results: the descriptive ones, and the budget
 # (`evonas resume --generations/--evaluations` extends a run).
-UNFINGERPRINTED = ("schema_version", "evonas_version", "fingerprint", "generations", "evaluations")
+UNFINGERPRINTED = (*DESCRIPTIVE, "generations", "evaluations")
 # Evaluator options that decide where the work runs, not what it gives.
 UNFINGERPRINTED_OPTIONS = ("jobs", "backend")
 SEEDS_FILE = "seeds.json"
@@ -294,9 +297,9 @@ class RunStore:
             raise CheckpointError(f"{path} is not empty and holds no run; choose another --run-dir")
 
     def holds(self, config: dict[str, Any]) -> bool:
-        """Whether this directory's run was started with ``config`` (versions and fingerprint aside)."""
+        """Whether this directory's run was started with ``config`` (versions, plug-in records and fingerprint aside)."""
         existing = self.read_config()
-        return {k: v for k, v in existing.items() if k not in ("evonas_version", "schema_version", "fingerprint")} == config
+        return {k: v for k, v in existing.items() if k not in DESCRIPTIVE} == {k: v for k, v in config.items() if k != "plugins"}
 
     @classmethod
     def open(cls, path: Path) -> RunStore:

@@ -29,7 +29,8 @@ def _warn(message: str) -> None:
 
 
 def _default_run_dir(space: str, evaluator: str, seed: int) -> Path:
-    return DEFAULT_PARENT / f"{space}-{evaluator}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    label = lambda name: name.rpartition(":")[2].rpartition(".")[2]  # noqa: E731  (module:attr -> attr)
+    return DEFAULT_PARENT / f"{label(space)}-{label(evaluator)}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 class _Progress:
@@ -132,11 +133,13 @@ def _strategy_options(ctx, param, values: tuple[str, ...]) -> dict[str, int | fl
 
 
 def _names(registry) -> str:
-    return ", ".join(registry)
+    """The registry's names, installed plug-ins included (their modules are not imported), and module:attr."""
+    return ", ".join([*registry, "module:attr"])
 
 
 def _strategy_option_names() -> str:
-    options = {name: STRATEGIES[name].option_names() for name in STRATEGIES}
+    """The options of evonas's own strategies (a plug-in's are not imported for --help)."""
+    options = {name: STRATEGIES[name].option_names() for name in STRATEGIES if STRATEGIES.origin(name) is None}
     return "; ".join(f"{name}: {', '.join(names)}" for name, names in options.items() if names)
 
 
@@ -370,12 +373,19 @@ def retrain(run_dir, top, epochs, jobs):
 
 @cli.command()
 def spaces():
-    """List the search spaces with their sizes."""
+    """List the search spaces with their sizes, installed plug-ins marked with where they come from."""
+    from evonas.plugins import describe
     from evonas.spaces import SPACES, get_space
 
     for name in SPACES:
-        space = get_space(name)
-        click.echo(f"{name:<8} {space.size:>16,} architectures  {len(space.genes):>2} genes  {space.description}")
+        origin = SPACES.origin(name)
+        source = f"  [plug-in: {describe(origin)}]" if origin else ""
+        try:
+            space = get_space(name)
+        except EvonasError as error:  # one broken plug-in does not hide the other spaces
+            _warn(str(error))
+            continue
+        click.echo(f"{name:<8} {space.size:>16,} architectures  {len(space.genes):>2} genes  {space.description}{source}")
 
 
 def _fail(message: str) -> None:

@@ -21,6 +21,7 @@ from evonas.evaluators import Candidate, Evaluation, Evaluator, make_evaluator
 from evonas.genotype import Genotype, Individual
 from evonas.objectives import Objective, metric_sources, parse_constraint, parse_objectives, total_violation
 from evonas.parallel import Executor, InProcessExecutor
+from evonas.plugins import check_plugins, plugin_records
 from evonas.populations.manager import Offspring, Pipeline, PopulationManager, SearchOptions
 from evonas.populations.screening import ScreenOptions
 from evonas.spaces import get_space
@@ -156,8 +157,11 @@ class Search:
 
     @staticmethod
     def _run_json(config: RunConfig, pipeline: Pipeline | None) -> dict[str, Any]:
-        """What run.json holds: the configuration, and the pieces of a pipeline of one's own."""
-        return {**config.to_json(), **({"pipeline": pipeline.describe()} if pipeline is not None else {})}
+        """What run.json holds: the configuration, the pieces of a pipeline of one's own, and the plug-ins the
+        configuration names (`evonas.plugins`)."""
+        document = {**config.to_json(), **({"pipeline": pipeline.describe()} if pipeline is not None else {})}
+        plugins = plugin_records(document)
+        return {**document, "plugins": plugins} if plugins else document
 
     @staticmethod
     def evaluator_for(config: RunConfig, state_dir: Path) -> Evaluator:
@@ -232,6 +236,7 @@ class Search:
     ) -> Search:
         raw = store.read_config()
         store.check_config(raw)
+        check_plugins(raw.get("plugins"), warn)
         try:
             config = RunConfig.from_json(raw)
         except (KeyError, TypeError) as error:

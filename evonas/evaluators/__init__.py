@@ -24,6 +24,7 @@ EVALUATORS = Registry(
         "zero-cost": "evonas.evaluators.zero_cost:ZeroCostEvaluator",
         "surgery": "evonas.evaluators.surgery:SurgeryEvaluator",
     },
+    group="evonas.evaluators",
 )
 
 
@@ -40,6 +41,8 @@ def make_evaluator(
     """Builds the evaluator registered as ``name``, telling it the run's ``constraints``; an option it
     does not take is a `ConfigError`."""
     cls = EVALUATORS[name]
+    if not (isinstance(cls, type) and issubclass(cls, Evaluator)):
+        raise ConfigError(f"evaluator {name!r} is {cls!r}, not a subclass of evonas.evaluators.Evaluator")
     accepted = {
         p.name for p in inspect.signature(cls.__init__).parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY
     } - {"space", "sources", "state_dir", "seed"}

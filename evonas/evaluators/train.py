@@ -65,6 +65,7 @@ class TrainEvaluator(Evaluator):
         )
         use_threads(threads)
         self.threads = threads
+        self.data_source = data
         self.data = load_dataset(data, seed=seed)
         shape = {"num_classes": self.data.num_classes, "in_channels": self.data.in_channels, "image_size": self.data.image_size}
         self.build_options = {**shape, **network_options(space, widths, DEFAULT_WIDTHS)}

@@ -20,6 +20,7 @@ STRATEGIES = Registry(
         "greedy": "evonas.evaluators.strategies.greedy:GreedyNAS",
         "eps": "evonas.evaluators.strategies.eps:EPS",
     },
+    group="evonas.strategies",
 )
 
 DEFAULT_STRATEGY = "spos"  # the main job's: see README, "Supernet training strategies"
@@ -30,6 +31,8 @@ def make_strategy(
 ) -> TrainingStrategy:
     """Builds the strategy registered as ``name``; an option it does not take is a `ConfigError` listing those it takes."""
     cls = STRATEGIES[name]
+    if not (isinstance(cls, type) and issubclass(cls, TrainingStrategy)):
+        raise ConfigError(f"strategy {name!r} is {cls!r}, not a subclass of evonas.evaluators.strategies.TrainingStrategy")
     options = dict(options or {})
     unknown = sorted(set(options) - set(cls.option_names()))
     if unknown:

@@ -1,0 +1,92 @@
+"""What a run used of plug-ins, recorded in its ``run.json`` and checked when it resumes.
+
+A plug-in is any space, evaluator, training strategy, mutation or crossover that is not evonas's own:
+one an installed distribution declares as an entry point, one registered from code, or one named
+``module:attr`` on the command line. ``run.json`` lists those a run names under ``plugins`` (kind,
+name, ``module:attr`` target, and the distribution and version it came from), only when there are
+any, so a run without plug-ins writes ``run.json`` as before. The record describes the run and does
+not decide its results (like ``evonas_version``, it is left out of the fingerprint). On resume, a
+plug-in that no longer loads is a `ConfigError` naming what to install; one whose version or origin
+changed is a warning, and the run goes on with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from evonas.errors import ConfigError
+from evonas.evaluators import EVALUATORS
+from evonas.evaluators.strategies import STRATEGIES
+from evonas.operators import CROSSOVERS, MUTATIONS
+from evonas.registry import Registry
+from evonas.spaces import SPACES
+
+# kind -> its registry, in the order a run's record lists them
+REGISTRIES: dict[str, Registry] = {
+    "space": SPACES,
+    "evaluator": EVALUATORS,
+    "strategy": STRATEGIES,
+    "mutation": MUTATIONS,
+    "crossover": CROSSOVERS,
+}
+
+
+def named_plugins(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(kind, name) of every registry name the run configuration ``config`` (as in ``run.json``) uses."""
+    search = config.get("search") or {}
+    names = {
+        "space": config.get("space"),
+        "evaluator": config.get("evaluator"),
+        "strategy": (config.get("evaluator_options") or {}).get("strategy"),
+        "mutation": search.get("mutation"),
+        "crossover": search.get("crossover"),
+    }
+    return [(kind, name) for kind, name in names.items() if isinstance(name, str)]
+
+
+def plugin_records(config: Mapping[str, Any]) -> list[dict[str, str]]:
+    """What ``run.json`` records under ``plugins`` for ``config``: the `Registry.origin` of each plug-in it
+    uses, with its kind; empty for a run of evonas's own pieces only."""
+    records = []
+    for kind, name in named_plugins(config):
+        origin = REGISTRIES[kind].origin(name)
+        if origin is not None:
+            records.append({"kind": kind, **origin})
+    return records
+
+
+def describe(record: Mapping[str, Any]) -> str:
+    """``module:attr`` of a plug-in record, with the distribution and version it comes from."""
+    source = f" from {record['distribution']} {record.get('version', '')}".rstrip() if record.get("distribution") else ""
+    return f"{record.get('target', record.get('name'))}{source}"
+
+
+def check_plugins(recorded: Any, warn: Callable[[str], None] | None = None) -> None:
+    """Loads every plug-in a run recorded (``run.json``'s ``plugins``) before it resumes.
+
+    Raises:
+        ConfigError: in one line, for a plug-in that cannot be loaded any more, naming the distribution to
+            install (or the module to make importable).
+    """
+    if not recorded:
+        return
+    if not isinstance(recorded, list) or not all(isinstance(r, dict) and r.get("kind") in REGISTRIES and "name" in r for r in recorded):
+        raise ConfigError(f"run.json's plugins record is malformed: {recorded!r}")
+    for record in recorded:
+        kind, name = record["kind"], record["name"]
+        registry = REGISTRIES[kind]
+        what = f"this run used the {kind} plug-in {name!r} ({describe(record)})"
+        if ":" not in name and name not in registry:
+            install = f"install {record['distribution']}" if record.get("distribution") else f"make {record.get('target')} importable"
+            raise ConfigError(f"{what}, which is not installed: {install} to resume it")
+        try:
+            registry[name]
+        except ConfigError as error:
+            hint = f"install {record['distribution']}" if record.get("distribution") else "resume from the folder it is importable from"
+            raise ConfigError(f"{what}, which cannot be loaded ({error}): {hint}") from None
+        now = registry.origin(name)
+        before = {k: v for k, v in record.items() if k != "kind"}
+        if now != before and warn is not None:
+            current = describe(now) if now else "evonas's own"
+            warn(f"the {kind} plug-in {name!r} is {current} now, {describe(before)} when the run started; resuming with it")
