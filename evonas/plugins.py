@@ -47,11 +47,13 @@ def named_plugins(config: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def plugin_records(config: Mapping[str, Any]) -> list[dict[str, str]]:
     """What ``run.json`` records under ``plugins`` for ``config``: the `Registry.origin` of each plug-in it
-    uses, with its kind; empty for a run of evonas's own pieces only."""
+    uses, with its kind; empty for a run of evonas's own pieces only. Each plug-in is loaded, so one that
+    cannot be is a `ConfigError` before the run writes anything."""
     records = []
     for kind, name in named_plugins(config):
         origin = REGISTRIES[kind].origin(name)
         if origin is not None:
+            REGISTRIES[kind][name]
             records.append({"kind": kind, **origin})
     return records
 

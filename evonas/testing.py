@@ -88,7 +88,7 @@ def _valid(space: SearchSpace, genotype: Any, what: str) -> Genotype:
     try:
         space.validate(genotype)
     except ArchitectureError as error:
-        raise AssertionError(f"{what} {genotype} is not a genotype of space {space.name!r}: {error}") from None
+        raise AssertionError(f"{what} {genotype.genes} is not a genotype of space {space.name!r}: {error}") from None
     return genotype
 
 
@@ -144,10 +144,12 @@ def check_space(
         return [space.sample(rng) for _ in range(samples)]
 
     first, second = _twice(draw)
-    _require(first == second, f"space {name!r}: sample() with the same rng gave {first} then {second}: it must draw from its rng only")
+    differ = next((i for i, (a, b) in enumerate(zip(first, second)) if a != b), None)
+    _require(differ is None, f"space {name!r}: sample() with the same rng gave {first[differ or 0].genes} then {second[differ or 0].genes} "
+             f"(draw {differ}): it must draw from its rng only")
     for genotype in first:
         _valid(space, genotype, "a sampled genotype")
-    _require(space.size == 1 or samples < 4 or len(set(first)) > 1, f"space {name!r}: {samples} samples were all {first[0]}")
+    _require(space.size == 1 or samples < 4 or len(set(first)) > 1, f"space {name!r}: {samples} samples were all {first[0].genes}")
 
     for genotype in _genotypes(space, samples, seed):
         try:
@@ -193,13 +195,13 @@ def _check_network(space: SearchSpace, genotype: Genotype, widths: dict[str, Any
     outputs = []
     for _ in range(2):
         network = space.build(genotype, **shape, **widths)
-        _require(isinstance(network, torch.nn.Module), f"space {space.name!r}: build({genotype}) gave {network!r}, not a torch module")
+        _require(isinstance(network, torch.nn.Module), f"space {space.name!r}: build({genotype.genes}) gave a {type(network).__name__}, not a torch module")
         with torch.no_grad():
             outputs.append(network.eval()(images))
     logits = outputs[0]
-    _require(tuple(logits.shape) == (2, classes), f"space {space.name!r}: the network of {genotype} gives outputs of shape {tuple(logits.shape)}, not (2, {classes})")
-    _require(bool(torch.isfinite(logits).all()), f"space {space.name!r}: the network of {genotype} gives non-finite outputs")
-    _require(torch.equal(outputs[0], outputs[1]), f"space {space.name!r}: two builds of {genotype} compute different functions")
+    _require(tuple(logits.shape) == (2, classes), f"space {space.name!r}: the network of {genotype.genes} gives outputs of shape {tuple(logits.shape)}, not (2, {classes})")
+    _require(bool(torch.isfinite(logits).all()), f"space {space.name!r}: the network of {genotype.genes} gives non-finite outputs")
+    _require(torch.equal(outputs[0], outputs[1]), f"space {space.name!r}: two builds of {genotype.genes} compute different functions")
 
 
 # -- operators ---------------------------------------------------------------------------------------
@@ -211,8 +213,13 @@ def check_mutation(mutation: Callable[..., Genotype], space: SearchSpace, *, sam
     changed = 0
     for i, genotype in enumerate(_genotypes(space, samples, seed)):
         before = genotype.genes
-        first, second = _twice(lambda genotype=genotype, i=i: mutation(genotype, space, rng=np.random.default_rng([seed, i])))
-        _require(genotype.genes == before, f"mutation {what} changed its input in place: {before} became {genotype.genes}")
+
+        def mutated(genotype: Genotype = genotype, before: tuple[int, ...] = before, i: int = i) -> Genotype:
+            child = mutation(genotype, space, rng=np.random.default_rng([seed, i]))
+            _require(genotype.genes == before, f"mutation {what} changed its input in place: {before} became {genotype.genes}")
+            return child
+
+        first, second = _twice(mutated)
         _valid(space, first, f"mutation {what} of {before}")
         _require(first == second, f"mutation {what} of {before} with the same rng gave {first.genes} then {second.genes}: it must draw from its rng only")
         changed += first != genotype
@@ -226,8 +233,13 @@ def check_crossover(crossover: Callable[..., tuple[Genotype, Genotype]], space: 
     pool = _genotypes(space, samples, seed)
     for i, (a, b) in enumerate(zip(pool, pool[1:] + pool[:1])):
         before = (a.genes, b.genes)
-        first, second = _twice(lambda a=a, b=b, i=i: crossover(a, b, space, rng=np.random.default_rng([seed, i])))
-        _require((a.genes, b.genes) == before, f"crossover {what} changed its parents in place: {before} became {(a.genes, b.genes)}")
+
+        def crossed(a: Genotype = a, b: Genotype = b, before: tuple = before, i: int = i) -> Any:
+            children = crossover(a, b, space, rng=np.random.default_rng([seed, i]))
+            _require((a.genes, b.genes) == before, f"crossover {what} changed its parents in place: {before} became {(a.genes, b.genes)}")
+            return children
+
+        first, second = _twice(crossed)
         _require(isinstance(first, tuple) and len(first) == 2, f"crossover {what} gave {first!r}, not a pair of genotypes")
         for child in first:
             _valid(space, child, f"a child of crossover {what} of {before}")
@@ -259,7 +271,7 @@ def check_evaluator(
             _same(metrics, evaluation.metrics, rtol, f"evaluate() and evaluate_one() of {candidate.arch}")
         copies = {
             "the same candidate evaluated again": first,
-            "the evaluator pickled and unpickled (as a worker gets it)": pickle.loads(pickle.dumps(first)),
+            "the evaluator pickled and unpickled (as a worker gets it)": _shipped(first),
             "an evaluator from the factory, prepared in a state folder of its own": _prepared(factory, Path(folder) / "second"),
             "an evaluator on the first one's state folder, prepared again (resumed)": _prepared(factory, Path(folder) / "first"),
         }
@@ -279,6 +291,14 @@ def _prepared(factory: Callable[[Path], Evaluator], state_dir: Path) -> Evaluato
     _require(isinstance(evaluator, Evaluator), f"the factory gave {evaluator!r}, not an Evaluator")
     evaluator.prepare(progress=False)
     return evaluator
+
+
+def _shipped(evaluator: Evaluator) -> Evaluator:
+    """The evaluator as a worker process receives it."""
+    try:
+        return pickle.loads(pickle.dumps(evaluator))
+    except Exception as error:  # whatever pickle raises for what it cannot ship
+        raise AssertionError(f"the evaluator does not pickle, so no worker process can receive it: {type(error).__name__}: {error}") from None
 
 
 def _evaluated(evaluator: Evaluator, candidate: Candidate) -> dict[str, float]:
