@@ -30,7 +30,8 @@ setup(
         "scikit-learn>=1.3",
     ],
     extras_require={
-        "dev": ["pytest>=7", "hypothesis>=6.80", "ruff>=0.4", "optuna>=3.4", "scipy>=1.10", "onnx>=1.15"],
+        # setuptools builds tests/plugin_pkg offline (pip --no-build-isolation) for the plug-in tests
+        "dev": ["pytest>=7", "hypothesis>=6.80", "ruff>=0.4", "optuna>=3.4", "scipy>=1.10", "onnx>=1.15", "setuptools>=70.1"],
         "dask": ["dask[distributed]>=2023.1"],
         "ray": ["ray>=2.9"],
         "onnx": ["onnx>=1.15"],
