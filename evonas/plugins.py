@@ -1,6 +1,6 @@
 """What a run used of plug-ins, recorded in its ``run.json`` and checked when it resumes.
 
-A plug-in is any space, evaluator, training strategy, mutation or crossover that is not evonas's own:
+A plug-in is any space, evaluator, training strategy, mutation, crossover or proxy that is not evonas's own:
 one an installed distribution declares as an entry point, one registered from code, or one named
 ``module:attr`` on the command line. ``run.json`` lists those a run names under ``plugins`` (kind,
 name, ``module:attr`` target, and the distribution and version it came from), only when there are
@@ -19,6 +19,7 @@ from evonas.errors import ConfigError
 from evonas.evaluators import EVALUATORS
 from evonas.evaluators.strategies import STRATEGIES
 from evonas.operators import CROSSOVERS, MUTATIONS
+from evonas.proxies import PROXIES
 from evonas.registry import Registry
 from evonas.spaces import SPACES
 
@@ -29,20 +30,23 @@ REGISTRIES: dict[str, Registry] = {
     "strategy": STRATEGIES,
     "mutation": MUTATIONS,
     "crossover": CROSSOVERS,
+    "proxy": PROXIES,
 }
 
 
 def named_plugins(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(kind, name) of every registry name the run configuration ``config`` (as in ``run.json``) uses."""
-    search = config.get("search") or {}
-    names = {
-        "space": config.get("space"),
-        "evaluator": config.get("evaluator"),
-        "strategy": (config.get("evaluator_options") or {}).get("strategy"),
-        "mutation": search.get("mutation"),
-        "crossover": search.get("crossover"),
-    }
-    return [(kind, name) for kind, name in names.items() if isinstance(name, str)]
+    search, options = config.get("search") or {}, config.get("evaluator_options") or {}
+    names = [
+        ("space", config.get("space")),
+        ("evaluator", config.get("evaluator")),
+        ("strategy", options.get("strategy")),
+        ("mutation", search.get("mutation")),
+        ("crossover", search.get("crossover")),
+        ("proxy", options.get("proxy")),
+        ("proxy", (config.get("screen") or {}).get("proxy")),
+    ]
+    return list(dict.fromkeys((kind, name) for kind, name in names if isinstance(name, str)))
 
 
 def plugin_records(config: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -80,7 +84,7 @@ def check_plugins(recorded: Any, warn: Callable[[str], None] | None = None) -> N
         registry = REGISTRIES[kind]
         what = f"this run used the {kind} plug-in {name!r} ({describe(record)})"
         if ":" not in name and name not in registry:
-            install = f"install {record['distribution']}" if record.get("distribution") else f"make {record.get('target')} importable"
+            install = f"install {record['distribution']}" if record.get("distribution") else f"register it again (as {record.get('target')})"
             raise ConfigError(f"{what}, which is not installed: {install} to resume it")
         try:
             registry[name]

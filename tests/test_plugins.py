@@ -17,9 +17,15 @@ from pathlib import Path
 
 import pytest
 
+from evonas.checkpoint import config_digest
+from evonas.errors import ConfigError
+from evonas.evaluators import EVALUATORS
+from evonas.populations.manager import SearchOptions
 from evonas.registry import Registry
+from evonas.search import RunConfig, Search
 from evonas.testing import check_evaluator, check_space, check_strategy
 from tests.cli_runner import run_cli
+from tests.local_plugin import OnesEvaluator
 
 ROOT = Path(__file__).resolve().parents[1]
 EVONAS = shutil.which("evonas", path=str(Path(sys.executable).parent)) or shutil.which("evonas")
@@ -186,3 +192,40 @@ def test_a_bad_plugin_name_is_one_line_and_exit_2(args, message, tmp_path, capsy
     code, _, err = run_cli(["evolve", *args, "--objectives", "acc,params", "--run-dir", tmp_path / "run", "--quiet"], capsys)
     assert code == 2 and message in one_error_line(err)
     assert not (tmp_path / "run").exists()
+
+
+def parity_config(**changes) -> RunConfig:
+    settings = {"space": f"{LOCAL}:ParitySpace", "evaluator": f"{LOCAL}:OnesEvaluator", "objectives": ("acc", "params"),
+                "search": SearchOptions(population=4), "generations": 1, "seed": 1}
+    return RunConfig(**{**settings, **changes})
+
+
+def test_the_record_is_absent_without_plugins_and_outside_the_fingerprint(synthetic_table, tmp_path):
+    own = RunConfig(space="macro", evaluator="table", evaluator_options={"table": str(synthetic_table)}, objectives=("acc=top1", "params"), generations=0)
+    with Search.start(own, tmp_path / "own") as search:
+        search.run()
+    assert "plugins" not in json.loads((tmp_path / "own" / "run.json").read_text())
+    with Search.start(parity_config(), tmp_path / "run") as search:
+        search.run()
+    document = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert [record["kind"] for record in document["plugins"]] == ["space", "evaluator"]
+    assert config_digest(document) == config_digest({k: v for k, v in document.items() if k != "plugins"}) == document["fingerprint"]["config"]
+    document["plugins"] = "edited"
+    (tmp_path / "run" / "run.json").write_text(json.dumps(document))
+    with pytest.raises(ConfigError, match="run.json's plugins record is malformed: 'edited'"):
+        Search.resume(tmp_path / "run")
+
+
+def test_a_plugin_registered_from_code_must_be_registered_again_to_resume(tmp_path):
+    EVALUATORS.register("ones", OnesEvaluator)
+    try:
+        with Search.start(parity_config(evaluator="ones"), tmp_path / "run") as search:
+            search.run()
+        record = json.loads((tmp_path / "run" / "run.json").read_text())["plugins"][1]
+        assert record == {"kind": "evaluator", "name": "ones", "target": f"{LOCAL}:OnesEvaluator"}
+        with Search.resume(tmp_path / "run", generations=2) as search:  # registered: resumes
+            search.run()
+    finally:
+        EVALUATORS._entries.pop("ones")
+    with pytest.raises(ConfigError, match=rf"evaluator plug-in 'ones' \({LOCAL}:OnesEvaluator\), which is not installed: register it again"):
+        Search.resume(tmp_path / "run", generations=3)
