@@ -289,9 +289,8 @@ class Run:
 
     def run(self, *, progress: bool = False) -> Result:
         """Evaluates the remaining candidates with the run's evaluator (through its executor) to the end of the budget."""
-        evaluator = self.search.evaluator
-        if isinstance(evaluator, ExternalEvaluator) and not isinstance(evaluator, FunctionEvaluator):
-            raise ConfigError("this run has no evaluator: evaluate its candidates with run.ask() and run.tell(...)")
+        if self.search.evaluator.external:
+            raise ConfigError(f"{self.run_dir} has no evaluator: evaluate its candidates with run.ask() and run.tell(...)")
         self._prepared = True
         with self._lock:
             self.search.run(progress=progress)

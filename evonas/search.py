@@ -392,6 +392,10 @@ class Search:
         """Runs one generation and checkpoints it: `ask`, the candidates evaluated through the executor, `tell`."""
         if self.finished:
             raise ConfigError(f"{self.store.path} is finished: its budget is spent")
+        if self.evaluator.external:
+            raise ConfigError(
+                f"{self.store.path} has no evaluator: its caller evaluates the candidates (evonas.open_run, run.ask(), run.tell(...))"
+            )
         seconds_before, generation = self.evaluator_seconds, self.generation
         candidates = self.ask()
         # the candidates told from the rows an interrupted run wrote (all of them if ask closed the generation)

@@ -122,6 +122,7 @@ class ExternalEvaluator(Evaluator):
 
     name: ClassVar[str] = "external"
     description: ClassVar[str] = "evaluated by the run's caller (Python: run.ask() / run.tell())"
+    external: ClassVar[bool] = True
 
     def __init__(
         self, *, space: SearchSpace, sources: Mapping[str, str], state_dir: Path | None = None, seed: int = 0, data: str | None = None
@@ -186,6 +187,7 @@ class FunctionEvaluator(ExternalEvaluator):
 
     name: ClassVar[str] = "function"
     description: ClassVar[str] = "a Python function f(genotype, context) -> dict[str, float] (evonas.evolve)"
+    external: ClassVar[bool] = False
 
     def __init__(
         self, *, space: SearchSpace, sources: Mapping[str, str], state_dir: Path | None = None, seed: int = 0,
