@@ -284,7 +284,7 @@ class Run:
             return self.search.tell(candidate, evaluation)
 
     def front(self) -> list[Individual]:
-        """The front of everything told so far (as of the last complete generation plus the current one's told)."""
+        """The front of every generation checkpointed so far (a generation counts once its last candidate is told)."""
         return self.search.front()
 
     def run(self, *, progress: bool = False) -> Result:

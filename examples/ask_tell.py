@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="threads of the pool that evaluates")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=ConvergenceWarning)  # short training is the point of --small
-    iterations = 20 if args.small else 200
+    iterations = 10 if args.small else 200
     run = evonas.open_run(space=SPACE, objectives=["acc", "params"], data="digits", seed=0,
                           population=4 if args.small else 12, evaluations=12 if args.small else 120, run_dir=args.run_dir)
     told = 0
