@@ -24,6 +24,7 @@ setup(
         "deap>=1.4",
         "pymoo>=0.6.1",
         "joblib>=1.3",
+        "cloudpickle>=2.0",
         "matplotlib>=3.7",
         "click>=8.1",
         "tqdm>=4.66",
@@ -31,7 +32,8 @@ setup(
     ],
     extras_require={
         # setuptools builds tests/plugin_pkg offline (pip --no-build-isolation) for the plug-in tests
-        "dev": ["pytest>=7", "hypothesis>=6.80", "ruff>=0.4", "optuna>=3.4", "scipy>=1.10", "onnx>=1.15", "setuptools>=70.1"],
+        "dev": ["pytest>=7", "hypothesis>=6.80", "ruff>=0.4", "optuna>=3.4", "scipy>=1.10", "onnx>=1.15", "setuptools>=70.1", "pandas>=1.5"],
+        "examples": ["pandas>=1.5"],
         "dask": ["dask[distributed]>=2023.1"],
         "ray": ["ray>=2.9"],
         "onnx": ["onnx>=1.15"],

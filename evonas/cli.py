@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -18,7 +17,6 @@ from evonas.populations.screening import ScreenOptions
 from evonas.proxies import PROXIES
 from evonas.spaces import SPACES
 
-DEFAULT_PARENT = Path("checkpoints")
 # The main job's budget: with the default supernet it ends within about five minutes on two cores.
 DEFAULT_POPULATION = 24
 DEFAULT_GENERATIONS = 12
@@ -26,11 +24,6 @@ DEFAULT_GENERATIONS = 12
 
 def _warn(message: str) -> None:
     click.echo(f"evonas: warning: {message}", err=True)
-
-
-def _default_run_dir(space: str, evaluator: str, seed: int) -> Path:
-    label = lambda name: name.rpartition(":")[2].rpartition(".")[2]  # noqa: E731  (module:attr -> attr)
-    return DEFAULT_PARENT / f"{label(space)}-{label(evaluator)}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 class _Progress:
@@ -253,7 +246,7 @@ def evolve(space, evaluator, table, objectives, constraints, population, generat
     With no option: a supernet of the macro space trained on the embedded cluttered digits, then
     a search of accuracy against latency (a few minutes on a laptop CPU).
     """
-    from evonas.search import RunConfig, Search
+    from evonas.search import RunConfig, Search, default_run_dir
     from evonas.spaces import get_space
 
     if generations is None and evaluations is None:
@@ -277,7 +270,7 @@ def evolve(space, evaluator, table, objectives, constraints, population, generat
         seed=seed,
     )
     with _executor(jobs, backend, scheduler, address) as executor:
-        search = Search.start(config, Path(run_dir) if run_dir else _default_run_dir(space, evaluator, seed), warn=_warn, executor=executor)
+        search = Search.start(config, Path(run_dir) if run_dir else default_run_dir(space, evaluator, seed), warn=_warn, executor=executor)
         _run(search, quiet)
 
 

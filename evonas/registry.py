@@ -102,7 +102,8 @@ class Registry(Mapping[str, Any]):
         if name in self._entries:
             target = self._entries[name]
             if not isinstance(target, str):
-                target = f"{target.__module__}:{target.__qualname__}"
+                named = target if hasattr(target, "__qualname__") else type(target)  # a class or function, or an instance
+                target = f"{named.__module__}:{named.__qualname__}"
         elif name in self.installed():
             entry = self.installed()[name]
             record = {"name": name, "target": entry.value}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,12 +22,20 @@ from evonas.genotype import Genotype, Individual
 from evonas.objectives import Objective, metric_sources, parse_constraint, parse_objectives, total_violation
 from evonas.parallel import Executor, InProcessExecutor
 from evonas.plugins import check_plugins, plugin_records
-from evonas.populations.manager import Offspring, Pipeline, PopulationManager, SearchOptions
+from evonas.populations.manager import Pipeline, PopulationManager, SearchOptions
 from evonas.populations.screening import ScreenOptions
 from evonas.spaces import get_space
 from evonas.streams import GENERATION_STREAM, evaluation_seed, generation_rng
 
 DEFAULT_GENERATIONS = 20
+DEFAULT_PARENT = Path("checkpoints")
+
+
+def default_run_dir(space: str, evaluator: str, seed: int) -> Path:
+    """Where a run goes when no run directory is given: ``checkpoints/<space>-<evaluator>-seed<seed>-<time>``
+    (of a ``module:attr`` plug-in name, its attribute's last part)."""
+    label = lambda name: name.rpartition(":")[2].rpartition(".")[2]  # noqa: E731
+    return DEFAULT_PARENT / f"{label(space)}-{label(evaluator)}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,6 +112,20 @@ class GenerationReport:
 Callback = Callable[["Search", GenerationReport], None]
 
 
+@dataclass
+class _Generation:
+    """A generation asked and not yet wholly told: its candidates in the order asked, the individuals told so far."""
+
+    generation: int
+    candidates: list[Candidate]
+    exhausted: bool
+    seconds_before: float
+    told: dict[int, Individual] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_uid = {c.uid: c for c in self.candidates}
+
+
 class Search:
     """One run of the population manager against an evaluator, checkpointed in a `RunStore`.
 
@@ -137,6 +159,8 @@ class Search:
         self.exhausted = False
         self.evaluator_seconds = 0.0
         self._replay: dict[tuple[int, str], EvaluationRow] = {}
+        self._pending: _Generation | None = None
+        self.last_report: GenerationReport | None = None
         self._fingerprint = fingerprint_digest(store.read_config())
 
     # -- construction ----------------------------------------------------------------------
@@ -157,9 +181,14 @@ class Search:
 
     @staticmethod
     def _run_json(config: RunConfig, pipeline: Pipeline | None) -> dict[str, Any]:
-        """What run.json holds: the configuration, the pieces of a pipeline of one's own, and the plug-ins the
-        configuration names (`evonas.plugins`)."""
-        document = {**config.to_json(), **({"pipeline": pipeline.describe()} if pipeline is not None else {})}
+        """What run.json holds: the configuration, the pieces of a pipeline of one's own, the genes of a space
+        defined in code (`SearchSpace.definition`) and the plug-ins the configuration names (`evonas.plugins`)."""
+        definition = get_space(config.space).definition()
+        document = {
+            **config.to_json(),
+            **({"pipeline": pipeline.describe()} if pipeline is not None else {}),
+            **({"space_definition": definition} if definition is not None else {}),
+        }
         plugins = plugin_records(document)
         return {**document, "plugins": plugins} if plugins else document
 
@@ -249,6 +278,11 @@ class Search:
                 f"{store.path} was run with the pipeline {ran_with or 'of its options'} and is resumed with "
                 f"{given or 'the pipeline of its options'}: resume it with the same pieces (Search.resume(run_dir, pipeline=...))"
             )
+        if raw.get("space_definition") != get_space(config.space).definition():
+            raise CheckpointError(
+                f"{store.path} was run with another definition of the space {config.space!r} than the one registered now: "
+                "reopen it with the space it was run with"
+            )
         evaluator = cls.evaluator_for(config, store.evaluator_dir)
         store.check_inputs(raw, evaluator.inputs())
         point = store.restore_point(warn)
@@ -323,6 +357,9 @@ class Search:
 
     @property
     def finished(self) -> bool:
+        """Whether the budget is spent (never while a generation is asked and not wholly told)."""
+        if self._pending is not None:
+            return False
         if self.exhausted:
             return True
         if self.config.evaluations is not None and self.evaluated >= self.config.evaluations:
@@ -358,7 +395,71 @@ class Search:
         return self.front()
 
     def step(self, *, on_evaluation: Callable[[Individual], None] | None = None) -> GenerationReport:
-        """Runs one generation and checkpoints it."""
+        """Runs one generation and checkpoints it: `ask`, the candidates evaluated through the executor, `tell`."""
+        if self.finished:
+            raise ConfigError(f"{self.store.path} is finished: its budget is spent")
+        if self.evaluator.external:
+            raise ConfigError(
+                f"{self.store.path} has no evaluator: its caller evaluates the candidates (evonas.open_run, run.ask(), run.tell(...))"
+            )
+        seconds_before, generation = self.evaluator_seconds, self.generation
+        candidates = self.ask()
+        # the candidates told from the rows an interrupted run wrote (all of them if ask closed the generation)
+        replayed = self._pending.told.values() if self._pending is not None else self.last_report.new
+        for individual in replayed if on_evaluation else ():
+            on_evaluation(individual)
+        results = self.executor.evaluate(self.evaluator, candidates)
+        for candidate in candidates:
+            started = time.perf_counter()
+            evaluation = next(results)
+            waited = time.perf_counter() - started
+            individual = self.tell(candidate, evaluation, seconds=waited)
+            if on_evaluation:
+                on_evaluation(individual)
+        assert self.last_report is not None and self.last_report.generation == generation + 1
+        return dataclasses.replace(self.last_report, evaluator_seconds=self.evaluator_seconds - seconds_before)
+
+    def ask(self) -> list[Candidate]:
+        """The candidates of the next generation still to be evaluated; [] when the run is finished.
+
+        They follow from the last checkpoint alone, so a run reopened after a crash asks the same
+        candidates again. Asking again before all are told gives the untold ones again. Candidates
+        that an interrupted run already evaluated (rows after its last checkpoint) are told from
+        those rows, not asked; a generation with nothing left to evaluate is checkpointed at once
+        (then [] is returned while the run is not finished: ask again).
+        """
+        if self._pending is None:
+            if self.finished:
+                return []
+            self._pending = self._open_generation()
+            for candidate in list(self._pending.candidates):
+                row = self._replay.pop((candidate.uid, candidate.arch), None)
+                if row is not None:
+                    self._record(candidate, Evaluation(row.metrics, row.status, row.seconds))
+            if len(self._pending.told) == len(self._pending.candidates):
+                self._close_generation()
+                return []
+        return [c for c in self._pending.candidates if c.uid not in self._pending.told]
+
+    def tell(self, candidate: Candidate, evaluation: Evaluation, *, seconds: float | None = None) -> Individual:
+        """Records the evaluation of an asked candidate (in ``evaluations.csv`` at once); when the last candidate of
+        the generation is told, the generation is merged into the population and checkpointed.
+
+        ``seconds`` is the evaluator time to count for it (by default the evaluation's own ``seconds``).
+        Candidates may be told in any order; the population is updated in the order they were asked.
+        """
+        pending = self._pending
+        if pending is None or candidate.uid not in pending.by_uid or pending.by_uid[candidate.uid].arch != candidate.arch:
+            raise ConfigError(f"candidate {candidate.uid} ({candidate.arch}) was not asked in this generation of {self.store.path}")
+        if candidate.uid in pending.told:
+            raise ConfigError(f"candidate {candidate.uid} ({candidate.arch}) was told already")
+        self.evaluator_seconds += evaluation.seconds if seconds is None else seconds
+        individual = self._record(pending.by_uid[candidate.uid], evaluation)
+        if len(pending.told) == len(pending.candidates):
+            self._close_generation()
+        return individual
+
+    def _open_generation(self) -> _Generation:
         generation = self.generation + 1
         n = self.config.search.population
         if self.config.evaluations is not None:
@@ -368,31 +469,6 @@ class Search:
             offspring = self.manager.ask(n, generation_rng(self.config.seed, generation), seeds)
         except SpaceExhaustedError:
             offspring = []
-        self.exhausted = len(offspring) < n
-        seconds_before = self.evaluator_seconds
-        new = []
-        for individual in self._evaluate(generation, offspring):
-            new.append(individual)
-            if on_evaluation:
-                on_evaluation(individual)
-        self.manager.tell(new)
-        self.generation = generation
-        self.next_uid += len(offspring)
-        self._checkpoint()
-        self.evaluator.survived(self.generation, self.manager.population, self.next_uid)
-        return GenerationReport(generation, self.evaluated, tuple(new), tuple(self.front()), self.evaluator_seconds - seconds_before)
-
-    def _seeds(self) -> list[Genotype]:
-        """The evaluator's proposals for generation 0, asked once and kept in the run directory (so a
-        resumed run seeds generation 0 as the interrupted one did)."""
-        archs = self.store.read_seeds()
-        if archs is None:
-            archs = [self.space.encode(genotype) for genotype in self.evaluator.seeds()]
-            self.store.write_seeds(archs)
-        return [self.space.decode(arch) for arch in archs]
-
-    def _evaluate(self, generation: int, offspring: Sequence[Offspring]) -> Iterator[Individual]:
-        """Evaluates the offspring (reusing rows an interrupted run wrote), logging each as it arrives."""
         candidates = [
             Candidate(
                 self.next_uid + i,
@@ -405,29 +481,45 @@ class Search:
             )
             for i, child in enumerate(offspring)
         ]
-        pending = [c for c in candidates if (c.uid, c.arch) not in self._replay]
-        results = self.executor.evaluate(self.evaluator, pending)
-        for child, candidate in zip(offspring, candidates):
-            row = self._replay.pop((candidate.uid, candidate.arch), None)
-            if row is not None:
-                evaluation = Evaluation(row.metrics, row.status, row.seconds)
-            else:
-                started = time.perf_counter()
-                evaluation = next(results)
-                self.evaluator_seconds += time.perf_counter() - started
-            individual = Individual(
-                uid=candidate.uid,
-                genotype=candidate.genotype,
-                arch=candidate.arch,
-                metrics=dict(evaluation.metrics),
-                generation=generation,
-                parents=child.parents,
-                operator=child.operator,
-                status=evaluation.status,
-                seconds=evaluation.seconds,
-            )
-            self.store.append_evaluations([self._row(individual)])
-            yield individual
+        return _Generation(generation, candidates, exhausted=len(offspring) < n, seconds_before=self.evaluator_seconds)
+
+    def _record(self, candidate: Candidate, evaluation: Evaluation) -> Individual:
+        individual = Individual(
+            uid=candidate.uid,
+            genotype=candidate.genotype,
+            arch=candidate.arch,
+            metrics=dict(evaluation.metrics),
+            generation=candidate.generation,
+            parents=candidate.parents,
+            operator=candidate.operator,
+            status=evaluation.status,
+            seconds=evaluation.seconds,
+        )
+        self.store.append_evaluations([self._row(individual)])
+        self._pending.told[candidate.uid] = individual
+        return individual
+
+    def _close_generation(self) -> None:
+        pending, self._pending = self._pending, None
+        new = [pending.told[c.uid] for c in pending.candidates]
+        self.manager.tell(new)
+        self.generation = pending.generation
+        self.next_uid += len(pending.candidates)
+        self.exhausted = pending.exhausted
+        self._checkpoint()
+        self.evaluator.survived(self.generation, self.manager.population, self.next_uid)
+        self.last_report = GenerationReport(
+            self.generation, self.evaluated, tuple(new), tuple(self.front()), self.evaluator_seconds - pending.seconds_before
+        )
+
+    def _seeds(self) -> list[Genotype]:
+        """The evaluator's proposals for generation 0, asked once and kept in the run directory (so a
+        resumed run seeds generation 0 as the interrupted one did)."""
+        archs = self.store.read_seeds()
+        if archs is None:
+            archs = [self.space.encode(genotype) for genotype in self.evaluator.seeds()]
+            self.store.write_seeds(archs)
+        return [self.space.decode(arch) for arch in archs]
 
     @staticmethod
     def _row(ind: Individual) -> EvaluationRow:

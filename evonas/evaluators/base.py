@@ -80,6 +80,9 @@ class Evaluator(abc.ABC):
     # True for an evaluator whose evaluations cost less than sending them to a worker (a table lookup): every
     # executor of `evonas.parallel` evaluates it in the search's own process.
     in_process: ClassVar[bool] = False
+    # True for an evaluator that measures nothing itself: its run's caller evaluates each candidate and tells the
+    # result (`evonas.open_run`); `Search.step` refuses to run it.
+    external: ClassVar[bool] = False
     # The run's constraints, set by `make_evaluator` after construction: an evaluator that trains keeps
     # paths outside them out of its training (the search still judges every candidate against them).
     constraints: tuple[Constraint, ...] = ()

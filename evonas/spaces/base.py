@@ -122,6 +122,17 @@ class SearchSpace(abc.ABC):
         """
         return genotype
 
+    def chosen(self, genotype: Genotype) -> dict[str, Any]:
+        """Gene name -> the option ``genotype`` chooses for it (the choice's name; a space defined in Python
+        gives the value it was defined with)."""
+        self.validate(genotype)
+        return {gene.name: gene.choices[value] for gene, value in zip(self.genes, genotype.genes)}
+
+    def definition(self) -> dict[str, Any] | None:
+        """What ``run.json`` records of a space defined in code (`evonas.Space`), so that a run reopened with a
+        different definition under the same name is refused; None for a registered space (its name says it)."""
+        return None
+
     @abc.abstractmethod
     def encode(self, genotype: Genotype) -> str:
         """The canonical string of a genotype."""
