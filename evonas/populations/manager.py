@@ -64,9 +64,6 @@ class SearchOptions:
         Pipeline.default(self)  # its pieces check their settings
 
 
-NSGA2Options = SearchOptions  # its name before issue 15: code written against it still runs
-
-
 class PopulationManager:
     """Holds the population and the archive of every evaluated genotype; no function is proposed twice.
 
