@@ -43,20 +43,34 @@ class SearchOptions:
             without the edges that compute nothing, the cheapest network of its function), and
             none whose function is evaluated or already proposed, so no function is evaluated
             twice; False tells every genotype apart.
+        model_share: share of each generation's offspring drawn from a per-gene model of the
+            archive's best against the rest (`GeneModelProposal`) while the archive holds fewer
+            than ``model_evaluations`` evaluations; 0 turns it off.
+        model_evaluations: evaluations after which the gene model stops proposing.
+        neutral_moves: local search also proposes two-gene moves through a neutral edit (on
+            NB201, reviving a dead path: `neutral_neighbours`); needs ``equivalents``.
 
     ``local_search`` is `LocalSearch`'s share, ``crossover``, ``crossover_prob``, ``mutation`` and
     ``max_tries`` are `Variation`'s settings, ``predictor_pool`` is `PredictorFilter`'s pool
-    (`evonas.populations.proposals`, `evonas.populations.predictor`).
+    (`evonas.populations.proposals`, `evonas.populations.predictor`), ``model_share`` and
+    ``model_evaluations`` are `GeneModelProposal`'s (`evonas.populations.gene_model`).
     """
 
     population: int = 24
     local_search: float = 1.0
     predictor_pool: float = 2.0
+    predictor_fit: float = 0.0
     crossover: str = "uniform"
     crossover_prob: float = 0.9
     mutation: str = "resample"
     max_tries: int = 100
     equivalents: bool = True
+    model_share: float = 0.0
+    model_evaluations: int = 300
+    neutral_moves: bool = False
+    swap_moves: bool = False
+    model_gamma: float = 0.25
+    model_candidates: int = 24
 
     def __post_init__(self) -> None:
         if self.population < 2:
