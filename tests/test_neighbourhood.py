@@ -8,7 +8,7 @@ from evonas.populations import LocalSearch, PopulationManager, SearchOptions, ne
 from evonas.populations.proposals import swaps
 from evonas.search import RunConfig, Search
 from evonas.spaces import get_space
-from tests.test_manager import run
+from tests.test_manager import local_search_of, run
 
 OBJECTIVES = parse_objectives("acc,params")
 # node 1 is cut off from the input: edges 2<-1 and 3<-1 compute nothing
@@ -80,20 +80,21 @@ def test_local_search_proposes_swaps_after_the_single_moves():
 
 def test_neutral_moves_are_deterministic_and_remembering_used_up_neighbourhoods_changes_nothing():
     warm = nb201_manager(population=16, neutral_moves=True, swap_moves=True)
-    run(warm, 25, 16)
-    assert warm.pipeline.proposals[-2]._surrounded  # local search's
+    run(warm, 50, 16)
+    assert local_search_of(warm)._surrounded
     cold = nb201_manager(population=16, neutral_moves=True, swap_moves=True)
     cold.restore(list(warm.archive.values()), [i.uid for i in warm.population])
     for seed in range(3):
         assert warm.ask(16, np.random.default_rng(seed)) == cold.ask(16, np.random.default_rng(seed))
     again = nb201_manager(population=16, neutral_moves=True, swap_moves=True)
-    run(again, 25, 16)
+    run(again, 50, 16)
     assert list(again.archive) == list(warm.archive)
-    assert list(again.archive) != list(run_and_return(nb201_manager(population=16)).archive)  # the moves change the search
+    without = run_and_return(nb201_manager(population=16, neutral_moves=False, swap_moves=False))
+    assert list(again.archive) != list(without.archive)  # the moves change the search
 
 
 def run_and_return(manager: PopulationManager) -> PopulationManager:
-    run(manager, 25, 16)
+    run(manager, 50, 16)
     return manager
 
 

@@ -44,7 +44,7 @@ class GeneModelProposal(Proposal):
         candidates: candidates drawn per offspring proposed.
     """
 
-    def __init__(self, *, share: float = 0.5, until: int = 300, gamma: float = 0.25, candidates: int = 24) -> None:
+    def __init__(self, *, share: float = 0.35, until: int = 600, gamma: float = 0.25, candidates: int = 24) -> None:
         if not 0.0 <= share <= 1.0:
             raise ConfigError(f"gene model share must be in [0, 1], got {share}")
         if until < 0:
@@ -85,4 +85,5 @@ class GeneModelProposal(Proposal):
                 if len(chosen) == n:
                     break
         return list(chosen.values())
+
 

@@ -147,8 +147,7 @@ class Pipeline:
             max_tries=options.max_tries,
             sampling=Sampling(max_tries=options.max_tries),
         )
-        model = GeneModelProposal(share=options.model_share, until=options.model_evaluations, gamma=options.model_gamma,
-                                  candidates=options.model_candidates)
+        model = GeneModelProposal(share=options.model_share, until=options.model_evaluations)
         return cls(
             proposals=(*([model] if options.model_share > 0 else []),
                        LocalSearch(share=options.local_search, neutral_moves=options.neutral_moves, swap_moves=options.swap_moves), variation),

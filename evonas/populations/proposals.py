@@ -39,11 +39,14 @@ class LocalSearch(Proposal):
     nothing reaches: the cell computes what it did), and a canonical genotype's single-gene
     neighbours cannot revive a dead path, where two edges must change. With ``neutral_moves`` each
     individual's neighbourhood also holds the single-gene neighbours of its neutral neighbours
-    (`neutral_neighbours`), after its own.
+    (`neutral_neighbours`), after its own. With ``swap_moves`` it also holds the genotypes with two
+    genes' choices exchanged (`swaps`): on NB201 the same operations on other edges, which many
+    latency tables price alike, so a swap looks for the most accurate cell at the same cost.
 
     Args:
         share: share of what it is asked for that it proposes (``round(n * share)`` at most).
         neutral_moves: also propose the two-gene moves through a neutral edit.
+        swap_moves: also propose the exchanges of two genes' choices.
     """
 
     def __init__(self, share: float = 1.0, *, neutral_moves: bool = False, swap_moves: bool = False) -> None:
@@ -63,8 +66,9 @@ class LocalSearch(Proposal):
         Neighbours equivalent to an evaluated, taken or already chosen genotype are passed over.
         The archive is ordered by constraint-domination rank, then by descending crowding distance
         within a rank, then by uid; each individual's neighbours are taken in an order drawn from
-        ``rng`` (one permutation per individual visited), then, with ``neutral_moves``, its
-        `neutral_neighbours` in an order drawn from a generator seeded by one more draw.
+        ``rng`` (one permutation per individual visited), then, with ``neutral_moves`` or
+        ``swap_moves``, its `neutral_neighbours` and `swaps` in an order drawn from a generator
+        seeded by one more draw from ``rng``.
         """
         n = round(n * self.share)
         if n == 0 or not manager.archive:
@@ -103,14 +107,11 @@ class LocalSearch(Proposal):
 
 
 def swaps(space: SearchSpace, genotype: Genotype) -> list[Genotype]:
-    """Genotypes with the choices of two genes of the same choices exchanged."""
+    """``genotype`` with the choices of two genes exchanged, for every pair of genes with the same options and other choices."""
     genes = genotype.genes
-    out = []
-    for i in range(len(genes)):
-        for j in range(i + 1, len(genes)):
-            if genes[i] != genes[j] and space.genes[i].choices == space.genes[j].choices:
-                out.append(genotype.replace(i, genes[j]).replace(j, genes[i]))
-    return out
+    return [genotype.replace(i, genes[j]).replace(j, genes[i])
+            for i in range(len(genes)) for j in range(i + 1, len(genes))
+            if genes[i] != genes[j] and space.genes[i].choices == space.genes[j].choices]
 
 
 def neutral_neighbours(manager: PopulationManager, genotype: Genotype) -> list[Genotype]:
