@@ -46,7 +46,7 @@ def test_the_model_draws_mostly_what_the_good_group_chose():
     manager = manager_with_archive("macro", archive_preferring_last_choice(60))
     model = GeneModelProposal(share=1.0, until=300)
     offspring = model.propose(manager, 24, np.random.default_rng(0), set())
-    assert len(offspring) == 24 and all(o.operator == "gene-model" and o.parents == () for o in offspring)
+    assert len(offspring) == 24 and all(o.operator == "gene-model" and len(o.parents) == 1 for o in offspring)
     assert sum(o.genotype.genes[0] == 2 for o in offspring) >= 20  # a third by chance
     uniform = [manager.space.sample(np.random.default_rng(s)) for s in range(24)]
     assert sum(g.genes[0] == 2 for g in uniform) < 15
@@ -62,6 +62,20 @@ def test_proposals_are_unseen_canonical_forms_each_once_and_not_taken():
     forms = [o.genotype for o in offspring]
     assert len(forms) == len(set(forms)) == 30
     assert all(space.canonical(g) == g and not manager.is_evaluated(g) and g not in taken for g in forms)
+
+
+def test_each_proposal_descends_from_the_nearest_member_of_the_good_group():
+    rows = archive_preferring_last_choice(60, seed=1)
+    manager = manager_with_archive("macro", rows)
+    members = [ind for ind in manager.archive.values() if ind.ok]
+    ranks, crowding = manager.rank_and_crowding(members)
+    order = np.lexsort(([ind.uid for ind in members], -crowding, ranks))
+    good = [members[i] for i in order[: int(np.ceil(0.25 * len(members)))]]
+    for child in GeneModelProposal(share=1.0).propose(manager, 12, np.random.default_rng(3), set()):
+        distance = {ind.uid: sum(a != b for a, b in zip(ind.genotype.genes, child.genotype.genes)) for ind in good}
+        (parent,) = child.parents
+        assert distance[parent] == min(distance.values())
+        assert parent == next(ind.uid for ind in good if distance[ind.uid] == distance[parent])  # the better ranked of equals
 
 
 def test_same_rng_same_proposals_other_rng_other_proposals():

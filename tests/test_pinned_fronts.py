@@ -56,7 +56,7 @@ def run_digests(config: RunConfig, run_dir) -> tuple[str, str, int]:
 @pytest.mark.parametrize(
     "search, front, digests",
     [
-        (SearchOptions(), NB201_FRONT, ("70ef1ff374a08bd71c9fd74b3f74a975", "ccc99a62b8dae9001cacfa2368a99d3d", 300)),
+        (SearchOptions(), NB201_FRONT, ("70ef1ff374a08bd71c9fd74b3f74a975", "64668057160334ee15affd689b874fd2", 300)),
         (SearchOptions(**BEFORE_ISSUE_16), NB201_FRONT_BEFORE_ISSUE_16,
          ("07f090d506c423092c8ff0120bb875b4", "bf99bee7a69e44f5a888ff93d1c63a48", 300)),
     ],
@@ -85,7 +85,7 @@ def macro_config(table, **changes) -> RunConfig:
 @pytest.mark.parametrize(
     "changes, digests",
     [
-        ({"evaluations": 300, "seed": 0}, ("2683a420b90a4492868f1ac8c6f422ce", "e7c8a3a4a8a7ae40f24b91a3454aa8ef", 300)),
+        ({"evaluations": 300, "seed": 0}, ("2683a420b90a4492868f1ac8c6f422ce", "3a99b6ad8ef254e3baaabb9ebc42fbdc", 300)),
         ({"evaluations": 300, "seed": 0, "search": SearchOptions(**BEFORE_ISSUE_16)},
          ("430673d4129799a67d87fbbfd6999f15", "daf9ed850a7407fbda6deb1599e67e4a", 300)),
         (

@@ -61,7 +61,9 @@ class GeneModelProposal(Proposal):
         Nothing while the archive has fewer than two measured members or at least ``until``
         evaluations. ``candidates * n`` genotypes are drawn from ``rng`` (one array per gene), put
         in canonical form, and the unevaluated ones not in ``taken`` kept, each once, by
-        descending ratio (ties: the earlier draw).
+        descending ratio (ties: the earlier draw). Each one's parent is the good group's member
+        fewest genes away (the better ranked of equals): what an evaluator that inherits weights
+        (network surgery) starts from.
         """
         n = round(n * self.share)
         members = [ind for ind in manager.archive.values() if ind.ok]
@@ -76,12 +78,14 @@ class GeneModelProposal(Proposal):
         worse = gene_frequencies(genes[good:], cardinalities)
         drawn = np.stack([rng.choice(len(p), size=self.candidates * n, p=p) for p in better], axis=1)
         scores = sum(np.log(better[i][drawn[:, i]] / worse[i][drawn[:, i]]) for i in range(len(better)))
+        uids = [members[i].uid for i in order[:good]]
         chosen: dict[Genotype, Offspring] = {}
         evaluated = manager.canonical_forms
         for row in np.argsort(-scores, kind="stable"):
             key = manager.canonical(Genotype(manager.space.name, tuple(int(g) for g in drawn[row])))
             if key not in evaluated and key not in taken and key not in chosen:
-                chosen[key] = Offspring(key, (), "gene-model")
+                nearest = int(np.argmin((genes[:good] != np.array(key.genes)).sum(axis=1)))  # the better-ranked of equals
+                chosen[key] = Offspring(key, (uids[nearest],), "gene-model")
                 if len(chosen) == n:
                     break
         return list(chosen.values())
