@@ -110,18 +110,23 @@ def test_bad_settings_are_config_errors(settings):
         GeneModelProposal(**settings)
 
 
-def test_a_search_with_the_gene_model_resumes_exactly_and_a_run_json_from_before_it_runs_without_it(synthetic_table, tmp_path):
-    config = RunConfig(space="macro", evaluator="table", evaluator_options={"table": str(synthetic_table)}, objectives=("acc=top1", "params"),
-                       evaluations=96, seed=2, search=SearchOptions(population=12, model_share=0.5, model_evaluations=72))
+def whole_and_resumed(config: RunConfig, tmp_path, steps: int) -> tuple[list[str], list[str]]:
+    """evaluations.csv rows (without the seconds) of an uninterrupted run and of one stopped after ``steps`` generations and resumed."""
     Search.start(config, tmp_path / "whole").run()
     cut = Search.start(config, tmp_path / "cut")
     cut.evaluator.prepare()
-    for _ in range(4):
+    for _ in range(steps):
         cut.step()
     cut.close()
     Search.resume(tmp_path / "cut").run()
-    whole, resumed = ((tmp_path / name / "evaluations.csv").read_text().splitlines() for name in ("whole", "cut"))
-    assert [row.rsplit(",", 1)[0] for row in whole] == [row.rsplit(",", 1)[0] for row in resumed]  # all but the seconds
+    return tuple([row.rsplit(",", 1)[0] for row in (tmp_path / name / "evaluations.csv").read_text().splitlines()] for name in ("whole", "cut"))
+
+
+def test_a_search_with_the_gene_model_resumes_exactly_and_a_run_json_from_before_it_runs_without_it(synthetic_table, tmp_path):
+    config = RunConfig(space="macro", evaluator="table", evaluator_options={"table": str(synthetic_table)}, objectives=("acc=top1", "params"),
+                       evaluations=96, seed=2, search=SearchOptions(population=12, model_share=0.5, model_evaluations=72))
+    whole, resumed = whole_and_resumed(config, tmp_path, 4)
+    assert whole == resumed
     assert sum("gene-model" in row for row in whole) > 12
     older = config.to_json()
     del older["search"]["model_share"], older["search"]["neutral_moves"]
