@@ -223,6 +223,18 @@ def _with_options(options):
 @click.option("--predictor-pool", default=SearchOptions.predictor_pool, show_default=True, type=click.FloatRange(min=1),
               help="Offspring proposed per offspring evaluated; a ridge regression fitted on the archive keeps those "
               "predicted to fall least short of the front (1: evaluate every proposal).")
+@click.option("--predictor-fit", default=SearchOptions.predictor_fit, show_default=True, type=click.FloatRange(max=1),
+              help="The least leave-one-out R^2 of the predictor, on every objective, at which it filters; below, every proposal is "
+              "evaluated (0: filter whenever it has data).")
+@click.option("--model-share", default=SearchOptions.model_share, show_default=True, type=click.FloatRange(0, 1),
+              help="Share of each generation drawn from a per-gene model of the archive's best against the rest, "
+              "while the archive is smaller than --model-evaluations (0: never).")
+@click.option("--model-evaluations", default=SearchOptions.model_evaluations, show_default=True, type=click.IntRange(min=0),
+              help="Evaluations after which the gene model (--model-share) stops proposing.")
+@click.option("--neutral-moves/--no-neutral-moves", default=SearchOptions.neutral_moves, show_default=True,
+              help="Local search also tries two-gene moves through an edit that changes no function (NB201: reviving a dead edge).")
+@click.option("--swap-moves/--no-swap-moves", default=SearchOptions.swap_moves, show_default=True,
+              help="Local search also tries exchanging the choices of two genes with the same options (NB201: two edges' operations).")
 @click.option("--equivalents/--no-equivalents", default=SearchOptions.equivalents, show_default=True,
               help="Evaluate one genotype per function where the space declares equivalent ones (NB201: cells that differ only "
               "in edges computing nothing); --no-equivalents tells every genotype apart.")
@@ -239,7 +251,7 @@ def _with_options(options):
 @click.option("--run-dir", type=click.Path(file_okay=False), help="Run directory [default: checkpoints/<space>-<evaluator>-seed<seed>-<time>].")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def evolve(space, evaluator, table, objectives, constraints, population, generations, evaluations, local_search, predictor_pool,
-           equivalents, crossover, crossover_prob, mutation, screen, screen_factor, screen_image_size, screen_widths, jobs, backend, scheduler,
+           predictor_fit, model_share, model_evaluations, neutral_moves, swap_moves, equivalents, crossover, crossover_prob, mutation, screen, screen_factor, screen_image_size, screen_widths, jobs, backend, scheduler,
            address, seed, run_dir, quiet, **evaluator_options):
     """Start a search and write it to a run directory.
 
@@ -260,8 +272,10 @@ def evolve(space, evaluator, table, objectives, constraints, population, generat
         evaluator_options=_evaluator_options(table, evaluator_options),
         objectives=tuple(objectives.split(",")),
         constraints=tuple(constraints),
-        search=SearchOptions(population=population, local_search=local_search, predictor_pool=predictor_pool, crossover=crossover,
-                            crossover_prob=crossover_prob, mutation=mutation, equivalents=equivalents),
+        search=SearchOptions(population=population, local_search=local_search, predictor_pool=predictor_pool, predictor_fit=predictor_fit,
+                            model_share=model_share, model_evaluations=model_evaluations, neutral_moves=neutral_moves,
+                            swap_moves=swap_moves, crossover=crossover, crossover_prob=crossover_prob, mutation=mutation,
+                            equivalents=equivalents),
         screen=ScreenOptions(proxy=screen, factor=screen_factor, image_size=screen_image_size, widths=screen_widths or {})
         if screen
         else None,

@@ -90,8 +90,11 @@ class RunConfig:
         values = {k: v for k, v in data.items() if k in names}
         values["objectives"] = tuple(values["objectives"])
         values["constraints"] = tuple(values.get("constraints", ()))
-        # a run written before local search, the predictor and equivalents existed resumes as it ran: without them
-        values["search"] = SearchOptions(**{"local_search": 0.0, "predictor_pool": 1.0, "equivalents": False, **values.get("search", {})})
+        # a run written before local search, the predictor (and its fit), equivalents, the gene model, neutral and swap
+        # moves existed resumes as it ran: without them
+        before = {"local_search": 0.0, "predictor_pool": 1.0, "predictor_fit": 0.0, "equivalents": False, "model_share": 0.0,
+                  "neutral_moves": False, "swap_moves": False}
+        values["search"] = SearchOptions(**{**before, **values.get("search", {})})
         values["screen"] = ScreenOptions(**values["screen"]) if values.get("screen") else None
         # how a run executes is no longer part of it: the train evaluator's own jobs and backend are dropped
         values["evaluator_options"] = {k: v for k, v in values.get("evaluator_options", {}).items() if k not in ("jobs", "backend")}

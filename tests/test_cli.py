@@ -38,6 +38,8 @@ def evolve_args(table, run_dir, *extra):
         (["--crossover", "nope"], "unknown crossover 'nope'"),
         (["--local-search", "1.5"], "1.5 is not in the range 0<=x<=1"),
         (["--predictor-pool", "0.5"], "0.5 is not in the range x>=1"),
+        (["--model-share", "-0.1"], "-0.1 is not in the range 0<=x<=1"),
+        (["--predictor-fit", "2"], "2.0 is not in the range x<=1"),
         (["--bogus"], "No such option '--bogus'"),
     ],
 )
@@ -63,6 +65,15 @@ def test_search_options_reach_the_run_and_change_its_course(table, tmp_path, cap
     operators = {run: {row["operator"] for row in csv.DictReader(open(tmp_path / run / "evaluations.csv"))}
                  for run in ("default", "plain")}
     assert "neighbour" in operators["default"] and "neighbour" not in operators["plain"]
+    modelled = ["--model-share", "1", "--model-evaluations", "20", "--predictor-fit", "0.3", "--neutral-moves", "--swap-moves"]
+    assert run_cli(evolve_args(table, tmp_path / "modelled", *modelled), capsys)[0] == 0
+    search = json.loads((tmp_path / "modelled" / "run.json").read_text())["search"]
+    assert (search["model_share"], search["model_evaluations"], search["predictor_fit"]) == (1.0, 20, 0.3)
+    assert search["neutral_moves"] and search["swap_moves"]
+    with open(tmp_path / "modelled" / "evaluations.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    operators = [{row["operator"] for row in rows[i:i + 10]} for i in (0, 10, 20)]  # generations of 10
+    assert operators[0] == {"sample"} and operators[1] == {"gene-model"} and "gene-model" not in operators[2]  # until 20 evaluations
 
 
 def test_missing_table_unwritable_dir_and_foreign_run_dir(table, tmp_path, capsys):

@@ -10,6 +10,7 @@ from evonas.genotype import Genotype, Individual
 from evonas.objectives import minimisation_matrix, parse_constraint, parse_objectives
 from evonas.populations import (
     Filter,
+    GeneModelProposal,
     LocalSearch,
     Offspring,
     Pipeline,
@@ -26,6 +27,11 @@ from evonas.spaces import get_space
 from tests.cli_runner import run_cli
 
 OBJECTIVES = parse_objectives("acc,params")
+SINGLE_GENE_MOVES_ONLY = {"model_share": 0.0, "neutral_moves": False, "swap_moves": False}
+
+
+def local_search_of(manager: PopulationManager) -> LocalSearch:
+    return next(piece for piece in manager.pipeline.proposals if isinstance(piece, LocalSearch))
 
 
 def fake_metrics(genes: tuple[int, ...]) -> dict[str, float]:
@@ -73,7 +79,8 @@ def test_never_proposes_an_evaluated_genotype_and_exhausts_the_space_cleanly():
 
 
 def test_offspring_come_from_selected_parents_with_their_lineage():
-    manager = PopulationManager(get_space("nb201"), OBJECTIVES, options=SearchOptions(population=30, local_search=0.0, predictor_pool=1.0))
+    options = SearchOptions(population=30, local_search=0.0, predictor_pool=1.0, model_share=0.0)
+    manager = PopulationManager(get_space("nb201"), OBJECTIVES, options=options)
     run(manager, 3, 30)
     by_uid = {ind.uid: ind for ind in manager.archive.values()}
     offspring = manager.ask(30, np.random.default_rng(99))
@@ -89,7 +96,8 @@ def test_offspring_come_from_selected_parents_with_their_lineage():
 
 def test_local_search_proposes_unseen_neighbours_of_the_best_first():
     space = get_space("nb201")
-    manager = PopulationManager(space, OBJECTIVES, options=SearchOptions(population=30, local_search=1.0, predictor_pool=1.0))
+    options = SearchOptions(population=30, local_search=1.0, predictor_pool=1.0, **SINGLE_GENE_MOVES_ONLY)
+    manager = PopulationManager(space, OBJECTIVES, options=options)
     run(manager, 3, 30)
     archive = list(manager.archive.values())
     ranks = nondominated_ranks(minimisation_matrix([i.metrics for i in archive], OBJECTIVES))
@@ -110,12 +118,12 @@ def test_local_search_proposes_unseen_neighbours_of_the_best_first():
 
 def test_local_search_share_splits_a_generation_and_falls_back_to_variation():
     space = get_space("macro")
-    manager = PopulationManager(space, OBJECTIVES, options=SearchOptions(population=20, local_search=0.25, predictor_pool=1.0))
+    manager = PopulationManager(space, OBJECTIVES, options=SearchOptions(population=20, local_search=0.25, predictor_pool=1.0, **SINGLE_GENE_MOVES_ONLY))
     run(manager, 3, 20)
     operators = [o.operator for o in manager.ask(20, np.random.default_rng(1))]
     assert operators.count("neighbour") == 5 and "sample" not in operators
     # more offspring than the archive's neighbourhoods hold: the rest come from variation, all distinct and new
-    manager = PopulationManager(space, OBJECTIVES, options=SearchOptions(population=20, local_search=1.0, predictor_pool=1.0))
+    manager = PopulationManager(space, OBJECTIVES, options=SearchOptions(population=20, local_search=1.0, predictor_pool=1.0, **SINGLE_GENE_MOVES_ONLY))
     run(manager, 1, 20)
     around = {g for ind in manager.archive.values() for g in space.neighbours(ind.genotype) if g not in manager.archive}
     offspring = manager.ask(len(around) + 50, np.random.default_rng(2))
@@ -177,7 +185,7 @@ def test_remembering_used_up_neighbourhoods_changes_no_proposal():
     space = get_space("macro")
     warm = PopulationManager(space, OBJECTIVES, options=SearchOptions(population=16))
     run(warm, 30, 16)
-    assert warm.pipeline.proposals[0]._surrounded  # some members have every neighbour evaluated
+    assert local_search_of(warm)._surrounded  # some members have every neighbour evaluated
     cold = PopulationManager(space, OBJECTIVES, options=SearchOptions(population=16))
     cold.restore(list(warm.archive.values()), [i.uid for i in warm.population])
     for seed in range(3):
@@ -248,17 +256,20 @@ class FewestParams(Filter):
         return [offspring[i] for i in sorted(best)]
 
 
-def test_the_default_pipeline_is_local_search_variation_and_the_predictor():
-    pipeline = PopulationManager(get_space("macro"), OBJECTIVES, options=SearchOptions(local_search=0.5, predictor_pool=3.0)).pipeline
-    assert [type(piece) for piece in pipeline.proposals] == [LocalSearch, Variation]
-    assert pipeline.proposals[0].share == 0.5 and [f.pool for f in pipeline.filters] == [3.0]
+def test_the_default_pipeline_is_the_gene_model_local_search_variation_and_the_predictor():
+    pipeline = PopulationManager(get_space("macro"), OBJECTIVES, options=SearchOptions(local_search=0.5, predictor_pool=4.0)).pipeline
+    assert [type(piece) for piece in pipeline.proposals] == [GeneModelProposal, LocalSearch, Variation]
+    assert pipeline.proposals[1].share == 0.5 and [(f.pool, f.min_fit) for f in pipeline.filters] == [(4.0, 0.5)]
     assert pipeline.screen is None and pipeline.survival is survivors
+    without_model = PopulationManager(get_space("macro"), OBJECTIVES, options=SearchOptions(model_share=0.0)).pipeline
+    assert [type(piece) for piece in without_model.proposals] == [LocalSearch, Variation]
 
 
 def test_a_pipeline_without_local_search_proposes_what_a_zero_share_does():
     space = get_space("nb201")
     options = SearchOptions(population=20, local_search=0.0)
-    built = Pipeline(proposals=(Variation(),), filters=(PredictorFilter(pool=options.predictor_pool),))
+    model = GeneModelProposal(share=options.model_share, until=options.model_evaluations)
+    built = Pipeline(proposals=(model, Variation()), filters=(PredictorFilter(pool=options.predictor_pool, min_fit=options.predictor_fit),))
     by_options, by_pieces = PopulationManager(space, OBJECTIVES, options=options), PopulationManager(space, OBJECTIVES, options=options, pipeline=built)
     run(by_options, 4, 20)
     run(by_pieces, 4, 20)
@@ -294,7 +305,7 @@ def test_restoring_makes_every_piece_forget_what_it_remembered():
     space = get_space("macro")
     warm = PopulationManager(space, OBJECTIVES, options=SearchOptions(population=16))
     run(warm, 30, 16)
-    local_search = warm.pipeline.proposals[0]
+    local_search = local_search_of(warm)
     assert local_search._surrounded
     warm.restore([], [])
     assert not local_search._surrounded

@@ -6,7 +6,14 @@ import pytest
 from evonas.genotype import Individual
 from evonas.objectives import parse_objectives
 from evonas.populations.manager import PopulationManager, SearchOptions
-from evonas.populations.predictor import closest_to_front, one_hot, ridge_predictions, shortfalls
+from evonas.populations.predictor import (
+    PredictorFilter,
+    closest_to_front,
+    leave_one_out_r2,
+    one_hot,
+    ridge_predictions,
+    shortfalls,
+)
 from evonas.spaces import get_space
 
 SPACE = get_space("macro")  # 8 genes x 3 choices
@@ -79,3 +86,29 @@ def test_predictor_pool_below_one_is_a_config_error():
 
     with pytest.raises(ConfigError, match="predictor pool"):
         SearchOptions(predictor_pool=0.5)
+
+
+def test_leave_one_out_r2_equals_refitting_without_each_row_and_tells_additive_from_not():
+    rng = np.random.default_rng(4)
+    genes = rng.integers(3, size=(40, 8))
+    noise = rng.normal(size=40)
+    targets = np.array([[additive(g), noise[i], 5.0] for i, g in enumerate(genes)])
+    features = one_hot(SPACE, genes)
+    held_out = np.array([ridge_predictions(np.delete(features, i, 0), np.delete(targets, i, 0), features[i:i + 1])[0] for i in range(40)])
+    centred = targets - targets.mean(axis=0)
+    expected = 1 - ((targets - held_out) ** 2).sum(axis=0)[:2] / (centred**2).sum(axis=0)[:2]
+    r2 = leave_one_out_r2(features, targets)
+    assert r2[:2] == pytest.approx(expected) and r2[2] == 1.0  # a constant column is predicted exactly
+    assert r2[0] > 0.9 and r2[1] < 0.1
+
+
+def test_the_filter_draws_no_more_while_the_predictor_fits_some_objective_worse_than_its_minimum():
+    rng = np.random.default_rng(5)
+    genotypes = {SPACE.sample(rng) for _ in range(60)}
+    noisy, additive_only = (PopulationManager(SPACE, OBJECTIVES, options=SearchOptions(population=12)) for _ in range(2))
+    noisy.tell([Individual(i, g, str(g), {"acc": 50 + additive(g.genes), "params": float(rng.random())}) for i, g in enumerate(genotypes)])
+    additive_only.tell([Individual(i, g, str(g), {"acc": 50 + additive(g.genes), "params": additive(g.genes[::-1])})
+                        for i, g in enumerate(genotypes)])
+    assert PredictorFilter(pool=3.0).drawn(noisy, 10) == 30
+    assert PredictorFilter(pool=3.0, min_fit=0.5).drawn(noisy, 10) == 10  # params is noise: the predictor cannot rank it
+    assert PredictorFilter(pool=3.0, min_fit=0.5).drawn(additive_only, 10) == 30

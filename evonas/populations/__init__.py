@@ -1,13 +1,15 @@
 """The population manager and the pieces its search is composed of (`evonas.populations.pipeline`)."""
 
+from evonas.populations.gene_model import GeneModelProposal
 from evonas.populations.manager import PopulationManager, SearchOptions
 from evonas.populations.pipeline import Filter, Offspring, Pipeline, Proposal, Survival
 from evonas.populations.predictor import PredictorFilter
-from evonas.populations.proposals import LocalSearch, Sampling, Selection, Variation
+from evonas.populations.proposals import LocalSearch, Sampling, Selection, Variation, neutral_neighbours
 from evonas.populations.screening import ProxyScreen, ScreenOptions
 
 __all__ = [
     "Filter",
+    "GeneModelProposal",
     "LocalSearch",
     "Offspring",
     "Pipeline",
@@ -21,4 +23,5 @@ __all__ = [
     "Selection",
     "Survival",
     "Variation",
+    "neutral_neighbours",
 ]

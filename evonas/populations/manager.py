@@ -34,6 +34,9 @@ class SearchOptions:
         predictor_pool: offspring proposed per offspring evaluated; above 1, a ridge regression
             fitted on the archive keeps the proposals predicted to fall least short of the front
             (`evonas.populations.predictor`); 1 evaluates every proposal.
+        predictor_fit: the least leave-one-out R^2 of that regression, on every objective, at which
+            it filters; while it fits some objective worse (NB201 accuracy), every proposal is
+            evaluated and no more are drawn; 0 filters whenever there is data.
         crossover: registered crossover name.
         crossover_prob: probability that a pair of parents is crossed before mutation.
         mutation: registered mutation name, applied to every child.
@@ -43,20 +46,34 @@ class SearchOptions:
             without the edges that compute nothing, the cheapest network of its function), and
             none whose function is evaluated or already proposed, so no function is evaluated
             twice; False tells every genotype apart.
+        model_share: share of each generation's offspring drawn from a per-gene model of the
+            archive's best against the rest (`GeneModelProposal`) while the archive holds fewer
+            than ``model_evaluations`` evaluations; 0 turns it off.
+        model_evaluations: evaluations after which the gene model stops proposing.
+        neutral_moves: local search also proposes two-gene moves through a neutral edit (on
+            NB201, reviving a dead path: `neutral_neighbours`); needs ``equivalents``.
+        swap_moves: local search also proposes exchanges of two genes' choices (`swaps`).
 
-    ``local_search`` is `LocalSearch`'s share, ``crossover``, ``crossover_prob``, ``mutation`` and
-    ``max_tries`` are `Variation`'s settings, ``predictor_pool`` is `PredictorFilter`'s pool
-    (`evonas.populations.proposals`, `evonas.populations.predictor`).
+    ``local_search``, ``neutral_moves`` and ``swap_moves`` are `LocalSearch`'s settings;
+    ``crossover``, ``crossover_prob``, ``mutation`` and ``max_tries`` `Variation`'s
+    (`evonas.populations.proposals`); ``predictor_pool`` and ``predictor_fit`` `PredictorFilter`'s
+    (`evonas.populations.predictor`); ``model_share`` and ``model_evaluations`` `GeneModelProposal`'s
+    (`evonas.populations.gene_model`).
     """
 
     population: int = 24
     local_search: float = 1.0
-    predictor_pool: float = 2.0
+    predictor_pool: float = 3.0
+    predictor_fit: float = 0.5
     crossover: str = "uniform"
     crossover_prob: float = 0.9
     mutation: str = "resample"
     max_tries: int = 100
     equivalents: bool = True
+    model_share: float = 0.35
+    model_evaluations: int = 600
+    neutral_moves: bool = True
+    swap_moves: bool = True
 
     def __post_init__(self) -> None:
         if self.population < 2:

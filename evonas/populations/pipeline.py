@@ -11,7 +11,8 @@ its pipeline for offspring and, once they are evaluated, for the survivors:
    `evonas.populations.screening`);
 5. **survival** keeps ``population`` of the population and the newly evaluated.
 
-Today's search, which ``evonas evolve`` runs, is `Pipeline.default`: Pareto local search
+Today's search, which ``evonas evolve`` runs, is `Pipeline.default`: while the archive is small, a
+per-gene model of good against bad architectures (`GeneModelProposal`), then Pareto local search
 (`LocalSearch`), then NSGA-II variation (`Variation`: binary tournament, crossover, mutation, with
 fresh samples when variation finds nothing new), the predictor filter, and NSGA-II survival. A
 search of your own is a `Pipeline` of other pieces, as pymoo composes
@@ -134,7 +135,8 @@ class Pipeline:
 
     @classmethod
     def default(cls, options: SearchOptions, screen: Filter | None = None) -> Pipeline:
-        """Today's search with ``options``: local search, variation, the predictor filter, ``screen``."""
+        """Today's search with ``options``: the gene model (with a share), local search, variation, the predictor filter, ``screen``."""
+        from evonas.populations.gene_model import GeneModelProposal
         from evonas.populations.predictor import PredictorFilter
         from evonas.populations.proposals import LocalSearch, Sampling, Variation
 
@@ -145,8 +147,10 @@ class Pipeline:
             max_tries=options.max_tries,
             sampling=Sampling(max_tries=options.max_tries),
         )
+        model = GeneModelProposal(share=options.model_share, until=options.model_evaluations)
         return cls(
-            proposals=(LocalSearch(share=options.local_search), variation),
-            filters=(PredictorFilter(pool=options.predictor_pool),),
+            proposals=(*([model] if options.model_share > 0 else []),
+                       LocalSearch(share=options.local_search, neutral_moves=options.neutral_moves, swap_moves=options.swap_moves), variation),
+            filters=(PredictorFilter(pool=options.predictor_pool, min_fit=options.predictor_fit),),
             screen=screen,
         )

@@ -35,14 +35,26 @@ class LocalSearch(Proposal):
     (Paquete et al., 2004), which finds a table's true front with fewer evaluations than variation
     alone.
 
+    In a space with a canonical form a single edit may be neutral (on NB201, an edge whose source
+    nothing reaches: the cell computes what it did), and a canonical genotype's single-gene
+    neighbours cannot revive a dead path, where two edges must change. With ``neutral_moves`` each
+    individual's neighbourhood also holds the single-gene neighbours of its neutral neighbours
+    (`neutral_neighbours`), after its own. With ``swap_moves`` it also holds the genotypes with two
+    genes' choices exchanged (`swaps`): on NB201 the same operations on other edges, which many
+    latency tables price alike, so a swap looks for the most accurate cell at the same cost.
+
     Args:
         share: share of what it is asked for that it proposes (``round(n * share)`` at most).
+        neutral_moves: also propose the two-gene moves through a neutral edit.
+        swap_moves: also propose the exchanges of two genes' choices.
     """
 
-    def __init__(self, share: float = 1.0) -> None:
+    def __init__(self, share: float = 1.0, *, neutral_moves: bool = False, swap_moves: bool = False) -> None:
         if not 0.0 <= share <= 1.0:
             raise ConfigError(f"local search share must be in [0, 1], got {share}")
         self.share = share
+        self.neutral_moves = neutral_moves
+        self.swap_moves = swap_moves
         self._surrounded: set[int] = set()  # uids whose every neighbour is evaluated (a cache: the archive only grows)
 
     def restored(self) -> None:
@@ -54,7 +66,9 @@ class LocalSearch(Proposal):
         Neighbours equivalent to an evaluated, taken or already chosen genotype are passed over.
         The archive is ordered by constraint-domination rank, then by descending crowding distance
         within a rank, then by uid; each individual's neighbours are taken in an order drawn from
-        ``rng`` (one permutation per individual visited).
+        ``rng`` (one permutation per individual visited), then, with ``neutral_moves`` or
+        ``swap_moves``, its `neutral_neighbours` and `swaps` in an order drawn from a generator
+        seeded by one more draw from ``rng``.
         """
         n = round(n * self.share)
         if n == 0 or not manager.archive:
@@ -68,12 +82,19 @@ class LocalSearch(Proposal):
         for position in order:
             member = members[position]
             permutation = rng.permutation(count)  # drawn for every member visited, so the stream never depends on the cache
+            shuffle = int(rng.integers(2**63)) if self.neutral_moves or self.swap_moves else None
             if member.uid in self._surrounded:
                 continue
             neighbours = list(space.neighbours(member.genotype))
+            candidates = [neighbours[i] for i in permutation]
+            if shuffle is not None:
+                further = neutral_neighbours(manager, member.genotype) if self.neutral_moves else []
+                if self.swap_moves:
+                    further += swaps(space, member.genotype)
+                candidates += [further[i] for i in np.random.default_rng(shuffle).permutation(len(further))]
             unseen = False
-            for i in permutation:
-                key = manager.canonical(neighbours[i])
+            for candidate in candidates:
+                key = manager.canonical(candidate)
                 if key not in evaluated:
                     unseen = True
                     if key not in chosen and key not in taken:
@@ -83,6 +104,41 @@ class LocalSearch(Proposal):
             if not unseen:
                 self._surrounded.add(member.uid)
         return list(chosen.values())
+
+
+def swaps(space: SearchSpace, genotype: Genotype) -> list[Genotype]:
+    """``genotype`` with the choices of two genes exchanged, for every pair of genes with the same options and other choices."""
+    genes = genotype.genes
+    return [genotype.replace(i, genes[j]).replace(j, genes[i])
+            for i in range(len(genes)) for j in range(i + 1, len(genes))
+            if genes[i] != genes[j] and space.genes[i].choices == space.genes[j].choices]
+
+
+def neutral_neighbours(manager: PopulationManager, genotype: Genotype) -> list[Genotype]:
+    """The single-gene neighbours of ``genotype``'s neutral neighbours whose function no single edit reaches.
+
+    A neutral neighbour differs in one gene and has the same canonical form (`SearchSpace.canonical`):
+    on NB201 an operation put on a dead edge. Its own neighbours revive what was dead, e.g. an
+    edge into a node and one out of it. Those equivalent to ``genotype`` or to one of its
+    single-gene neighbours are left out, as is every repeat; in the order of the neutral
+    neighbours, then of their neighbours. None without ``manager.equivalents``.
+    """
+    space = manager.space
+    if not manager.equivalents or type(space).canonical is SearchSpace.canonical:
+        return []
+    own = manager.canonical(genotype)
+    singles = [manager.canonical(g) for g in space.neighbours(genotype)]
+    seen = {own, *singles}
+    further = []
+    for step, key in zip(space.neighbours(genotype), singles):
+        if key != own:
+            continue
+        for candidate in space.neighbours(step):
+            form = manager.canonical(candidate)
+            if form not in seen:
+                seen.add(form)
+                further.append(form)
+    return further
 
 
 @dataclass(frozen=True, kw_only=True)
