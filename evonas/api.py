@@ -1,7 +1,7 @@
 """The Python API: a search space defined in code, an evaluator from a function, `evolve`, and ask/tell.
 
 Everything here is re-exported from `evonas`; a run made here is the same run directory as one of
-``evonas evolve``'s (`evonas show`, `plot`, `report` and `export` read it), and resumes as exactly.
+``evonas evolve``'s (`evonas show`, `plot` and `report` read it), and resumes as exactly.
 
 - `Space`: genes with their choices and a ``build`` function; a `SearchSpace`, so every operator,
   the population manager and the network evaluators work on it.
@@ -90,7 +90,7 @@ class Space(SearchSpace):
         return {gene: values[i] for (gene, values), i in zip(self._values.items(), genotype.genes)}
 
     def definition(self) -> dict[str, Any]:
-        return {"genes": {gene: list(values) for gene, values in self._values.items()}}
+        return {"genes": [[gene, list(values)] for gene, values in self._values.items()]}  # a list: order counts
 
     def encode(self, genotype: Genotype) -> str:
         self.validate(genotype)
@@ -329,10 +329,8 @@ def _evaluator(evaluator: Any, options: Mapping[str, Any], data: str | Path | No
     if data is not None:
         options["data"] = str(data)
     if evaluator is None:
-        EVALUATORS.register("external", _EXTERNAL_TARGET)
         return "external", options
     if inspect.isfunction(evaluator) or inspect.ismethod(evaluator) or isinstance(evaluator, functools.partial):
-        EVALUATORS.register("function", _FUNCTION_TARGET)
         return "function", {**options, "function": function_reference(evaluator)}
     if isinstance(evaluator, str):
         EVALUATORS[evaluator]  # an unknown name fails here, naming the known ones
@@ -411,9 +409,13 @@ def open_run(
         pipeline: a `evonas.populations.Pipeline` of one's own (see `evonas.search.Search`).
         jobs: local worker processes that evaluate candidates when the run's evaluator does (`Run.run`).
     """
+    from evonas.evaluators import EVALUATORS
     from evonas.parallel import Parallelism
     from evonas.search import RunConfig, Search, default_run_dir
 
+    # the API's own evaluators, so that a run of theirs reopens with its run_dir alone
+    EVALUATORS.register("external", _EXTERNAL_TARGET)
+    EVALUATORS.register("function", _FUNCTION_TARGET)
     if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
         raise ConfigError(f"jobs must be a positive integer, got {jobs!r}")
     executor = Parallelism(jobs=jobs).open()
@@ -463,7 +465,7 @@ def _search_options(space: str, population: int | None, search: Any) -> Any:
         raise ConfigError(f"population must be an integer, got {population!r}")
     operators = get_space(space).default_operators  # as `evonas evolve` picks them
     return SearchOptions(
-        population=population or SearchOptions.population,
+        population=SearchOptions.population if population is None else population,
         crossover=operators.get("crossover", SearchOptions.crossover),
         mutation=operators.get("mutation", SearchOptions.mutation),
     )

@@ -12,6 +12,7 @@ changed is a warning, and the run goes on with it.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -49,6 +50,36 @@ def named_plugins(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     return list(dict.fromkeys((kind, name) for kind, name in names if isinstance(name, str)))
 
 
+# How evonas calls the plug-ins that are plain functions: (positional parameters, keywords) of each kind.
+CALLS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "mutation": (("genotype", "space"), ("rng",)),
+    "crossover": (("a", "b", "space"), ("rng",)),
+    "proxy": (("network", "batch"), ()),
+}
+
+
+def check_callable(kind: str, name: str, target: Any) -> None:
+    """Refuses, as a `ConfigError`, a function plug-in that cannot be called as evonas calls its kind (`CALLS`)."""
+    if kind not in CALLS:
+        return
+    positional, keywords = CALLS[kind]
+    usage = f"{kind}({', '.join(positional + tuple(f'{k}=...' for k in keywords))})"
+    if not callable(target):
+        raise ConfigError(f"the {kind} {name!r} is {target!r}, not a function {usage}")
+    try:
+        signature = inspect.signature(target)
+    except (TypeError, ValueError):  # some built-ins have none: they are called and fail then
+        return
+    try:
+        signature.bind(*positional, **dict.fromkeys(keywords))
+    except TypeError:
+        raise ConfigError(f"the {kind} {name!r} ({describe_target(target)}{signature}) cannot be called as {usage}") from None
+
+
+def describe_target(target: Any) -> str:
+    return f"{getattr(target, '__module__', '?')}:{getattr(target, '__qualname__', type(target).__qualname__)}"
+
+
 def plugin_records(config: Mapping[str, Any]) -> list[dict[str, str]]:
     """What ``run.json`` records under ``plugins`` for ``config``: the `Registry.origin` of each plug-in it
     uses, with its kind; empty for a run of evonas's own pieces only. Each plug-in is loaded, so one that
@@ -57,7 +88,7 @@ def plugin_records(config: Mapping[str, Any]) -> list[dict[str, str]]:
     for kind, name in named_plugins(config):
         origin = REGISTRIES[kind].origin(name)
         if origin is not None:
-            REGISTRIES[kind][name]
+            check_callable(kind, name, REGISTRIES[kind][name])
             records.append({"kind": kind, **origin})
     return records
 

@@ -319,7 +319,8 @@ class Search:
             self.exhausted = state["exhausted"]
             self.evaluator_seconds = float(state["evaluator_seconds"])
         self.store.discard_generations_after(self.generation)
-        archive = [self._individual(row) for row in point.committed]
+        # in the order the candidates were asked (their uids), as an uninterrupted run merged them, whatever order they were told in
+        archive = sorted((self._individual(row) for row in point.committed), key=lambda ind: ind.uid)
         population = state["population"] if state else []
         unknown = set(population) - {ind.uid for ind in archive}
         if unknown:

@@ -147,7 +147,7 @@ def test_evolve_with_a_function_finds_the_true_front_and_writes_a_run_directory(
     config = json.loads((tmp_path / "run" / "run.json").read_text())
     assert config["evaluator"] == "function"
     assert config["evaluator_options"]["function"] == "tests.test_api:toy_score"
-    assert config["space_definition"] == {"genes": GENES}
+    assert config["space_definition"] == {"genes": [[gene, choices] for gene, choices in GENES.items()]}
     # the same call again returns the finished run's result
     again = evonas.evolve(space=space, evaluator=toy_score, objectives=OBJECTIVES, population=8, evaluations=32,
                           seed=3, run_dir=tmp_path / "run")
@@ -285,6 +285,46 @@ def test_ask_tell_resumes_exactly_after_kill_9(tmp_path):
     assert without_seconds(tmp_path / "run" / "evaluations.csv") == without_seconds(tmp_path / "whole" / "evaluations.csv")
 
 
+def test_results_told_in_any_order_and_reopened_every_generation_end_as_an_uninterrupted_run(tmp_path):
+    settings = dict(space=toy_space("api-any-order"), objectives=OBJECTIVES, population=6, evaluations=90, seed=2)
+    with evonas.open_run(run_dir=tmp_path / "whole", **settings) as run:
+        drive(run)
+    while True:
+        with evonas.open_run(run_dir=tmp_path / "reopened", **settings) as run:
+            if run.finished:
+                break
+            for candidate in reversed(run.ask()):
+                run.tell(candidate, toy_score(candidate.genotype, run.context(candidate)))
+    assert (tmp_path / "reopened" / "front.csv").read_bytes() == (tmp_path / "whole" / "front.csv").read_bytes()
+    assert without_seconds(tmp_path / "reopened" / "evaluations.csv") == without_seconds(tmp_path / "whole" / "evaluations.csv")
+
+
+def test_an_ask_tell_run_reopens_by_its_run_dir_in_a_process_that_never_started_one(tmp_path):
+    from evonas.evaluators import EVALUATORS
+
+    space = toy_space("api-fresh")
+    with evonas.open_run(run_dir=tmp_path / "run", space=space, objectives=OBJECTIVES, population=4, generations=1) as run:
+        asked = run.ask()
+    del EVALUATORS._entries["external"]  # as in a new process
+    with evonas.open_run(run_dir=tmp_path / "run", space=space) as run:
+        assert run.ask() == asked
+
+
+def test_a_partial_is_an_evaluation_function_with_its_bound_arguments(tmp_path):
+    def shifted(genotype, context, *, by):
+        metrics = toy_score(genotype, context)
+        return {**metrics, "acc": metrics["acc"] + by}
+
+    settings = dict(space=toy_space("api-partial"), objectives=OBJECTIVES, population=4, generations=1, seed=3)
+    plain = evonas.evolve(evaluator=toy_score, run_dir=tmp_path / "plain", **settings)
+    partial = evonas.evolve(evaluator=functools.partial(shifted, by=1.5), run_dir=tmp_path / "partial", **settings)
+    assert [r["arch"] for r in rows(partial.run_dir / "evaluations.csv")] == [r["arch"] for r in rows(plain.run_dir / "evaluations.csv")]
+    assert [float(r["acc"]) for r in rows(partial.run_dir / "evaluations.csv")] == pytest.approx(
+        [float(r["acc"]) + 1.5 for r in rows(plain.run_dir / "evaluations.csv")])
+    reference = json.loads((partial.run_dir / "run.json").read_text())["evaluator_options"]["function"]
+    assert reference.endswith("shifted(partial)")  # never imported by name: the bound arguments live in this process
+
+
 def test_reopening_by_run_dir_alone_and_failures(tmp_path):
     space = toy_space("api-reopen")
     with evonas.open_run(run_dir=tmp_path / "run", space=space, objectives=OBJECTIVES, population=4, generations=1) as run:
@@ -365,6 +405,7 @@ def test_bad_spaces_are_one_line_config_errors(make, message):
         ({"objectives": [3]}, "objectives are strings"),
         ({"constraints": ["params<<3"]}, "ill-formed constraint 'params<<3'"),
         ({"population": 1}, "population must be at least 2, got 1"),
+        ({"population": 0}, "population must be at least 2, got 0"),
         ({"population": 4, "search": "fast"}, "not both"),
         ({"jobs": 0}, "jobs must be a positive integer, got 0"),
         ({"evaluations": 0}, "--evaluations must be at least 1, got 0"),
@@ -389,12 +430,17 @@ def test_an_evaluator_instance_and_another_space_definition_are_refused(tmp_path
             candidate = run.ask()[0]
             run.tell(type(candidate)(99, candidate.genotype, candidate.arch, candidate.seed), {"acc": 1, "params": 1})
     # the same name defined otherwise in another process: run.json's genes tell them apart
-    config = json.loads((tmp_path / "b" / "run.json").read_text())
-    config["space_definition"]["genes"]["depth"] = [1, 2, 3, 5]
-    config["fingerprint"] = fingerprint(config, {})
-    (tmp_path / "b" / "run.json").write_text(json.dumps(config))
-    with pytest.raises(CheckpointError, match="another definition of the space 'api-instance'"):
-        evonas.open_run(run_dir=tmp_path / "b", space=space)
+    original = json.loads((tmp_path / "b" / "run.json").read_text())
+    assert original["space_definition"]["genes"][0] == ["depth", [1, 2, 3, 4]]
+    other_choices = json.loads(json.dumps(original))
+    other_choices["space_definition"]["genes"][0][1] = [1, 2, 3, 5]
+    other_order = json.loads(json.dumps(original))
+    other_order["space_definition"]["genes"].reverse()  # the same genes in another order: other architectures
+    for config in (other_choices, other_order):
+        config["fingerprint"] = fingerprint(config, {})
+        (tmp_path / "b" / "run.json").write_text(json.dumps(config))
+        with pytest.raises(CheckpointError, match="another definition of the space 'api-instance'"):
+            evonas.open_run(run_dir=tmp_path / "b", space=space)
 
 
 # -- the package -----------------------------------------------------------------------------------

@@ -186,6 +186,10 @@ def test_module_attr_plugins_from_the_working_directory(tmp_path):
         (["--space", "nope"], "unknown space 'nope'; known: macro, mobile, nb201, surgery"),
         (["--space", f"{LOCAL}:ParitySpace", "--evaluator", f"{LOCAL}:OnesEvaluator", "--mutation", "nosuch:flip"],
          "cannot import mutation 'nosuch:flip': ModuleNotFoundError: No module named 'nosuch'"),
+        (["--space", f"{LOCAL}:ParitySpace", "--evaluator", f"{LOCAL}:OnesEvaluator", "--mutation", "json:loads"],
+         "the mutation 'json:loads' (json:loads(s, *, cls=None,"),
+        (["--space", f"{LOCAL}:ParitySpace", "--evaluator", f"{LOCAL}:OnesEvaluator", "--crossover", "json:dumps"],
+         "cannot be called as crossover(a, b, space, rng=...)"),
     ],
 )
 def test_a_bad_plugin_name_is_one_line_and_exit_2(args, message, tmp_path, capsys):

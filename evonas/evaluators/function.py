@@ -9,6 +9,7 @@ importable module can be resumed by another process. The function travels to wor
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 from collections.abc import Callable, Mapping
@@ -38,7 +39,10 @@ def function_reference(function: EvaluationFunction) -> str:
     under it, so this process finds it even where the name cannot be imported (a lambda, a nested function)."""
     if not callable(function):
         raise ConfigError(f"an evaluation function must be callable, got {function!r}")
-    reference = f"{function.__module__}:{function.__qualname__}"
+    if isinstance(function, functools.partial):  # its bound arguments live only in this process: never imported
+        reference = f"{function.func.__module__}:{function.func.__qualname__}(partial)"
+    else:
+        reference = f"{function.__module__}:{function.__qualname__}"
     _FUNCTIONS[reference] = function
     return reference
 
