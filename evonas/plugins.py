@@ -21,7 +21,7 @@ from evonas.evaluators import EVALUATORS
 from evonas.evaluators.strategies import STRATEGIES
 from evonas.operators import CROSSOVERS, MUTATIONS
 from evonas.proxies import PROXIES
-from evonas.registry import Registry
+from evonas.registry import Registry, target_of
 from evonas.spaces import SPACES
 
 # kind -> its registry, in the order a run's record lists them
@@ -73,11 +73,7 @@ def check_callable(kind: str, name: str, target: Any) -> None:
     try:
         signature.bind(*positional, **dict.fromkeys(keywords))
     except TypeError:
-        raise ConfigError(f"the {kind} {name!r} ({describe_target(target)}{signature}) cannot be called as {usage}") from None
-
-
-def describe_target(target: Any) -> str:
-    return f"{getattr(target, '__module__', '?')}:{getattr(target, '__qualname__', type(target).__qualname__)}"
+        raise ConfigError(f"the {kind} {name!r} ({target_of(target)}{signature}) cannot be called as {usage}") from None
 
 
 def plugin_records(config: Mapping[str, Any]) -> list[dict[str, str]]:

@@ -102,8 +102,7 @@ class Registry(Mapping[str, Any]):
         if name in self._entries:
             target = self._entries[name]
             if not isinstance(target, str):
-                named = target if hasattr(target, "__qualname__") else type(target)  # a class or function, or an instance
-                target = f"{named.__module__}:{named.__qualname__}"
+                target = target_of(target)
         elif name in self.installed():
             entry = self.installed()[name]
             record = {"name": name, "target": entry.value}
@@ -119,6 +118,12 @@ class Registry(Mapping[str, Any]):
         if dist is not None:
             record.update(distribution=dist.name, version=dist.version)
         return record
+
+
+def target_of(obj: Any) -> str:
+    """``module:qualified.name`` of a class or function, or of an instance's class."""
+    named = obj if hasattr(obj, "__qualname__") else type(obj)
+    return f"{named.__module__}:{named.__qualname__}"
 
 
 @functools.cache

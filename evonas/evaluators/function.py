@@ -22,6 +22,7 @@ import numpy as np
 from evonas.errors import ConfigError
 from evonas.evaluators.base import Candidate, Evaluation, Evaluator
 from evonas.genotype import Genotype
+from evonas.registry import target_of
 from evonas.spaces.base import SearchSpace
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def function_reference(function: EvaluationFunction) -> str:
     if isinstance(function, functools.partial):  # its bound arguments live only in this process: never imported
         reference = f"{function.func.__module__}:{function.func.__qualname__}(partial)"
     else:
-        reference = f"{function.__module__}:{function.__qualname__}"
+        reference = target_of(function)
     _FUNCTIONS[reference] = function
     return reference
 
