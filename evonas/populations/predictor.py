@@ -123,25 +123,24 @@ class PredictorFilter(Filter):
     def drawn(self, manager: PopulationManager, n: int) -> int:
         if self.pool <= 1.0:
             return n
-        evaluated = manager.feasible()
-        if not evaluated:
+        if not manager.feasible():
             return n
         if self.min_fit > 0.0:
-            values = minimisation_matrix([ind.metrics for ind in evaluated], manager.objectives)
-            features = one_hot(manager.space, np.array([manager.canonical(ind.genotype).genes for ind in evaluated]))
-            if len(evaluated) < 3 or leave_one_out_r2(features, values).min() < self.min_fit:
+            genes, values = self._training_set(manager)
+            if len(genes) < 3 or leave_one_out_r2(one_hot(manager.space, genes), values).min() < self.min_fit:
                 return n
         return math.ceil(n * self.pool)
 
     def select(self, manager: PopulationManager, offspring: Sequence[Offspring], n: int) -> list[Offspring]:
         if len(offspring) <= n:
             return list(offspring)
-        evaluated = manager.feasible()
-        keep = closest_to_front(
-            manager.space,
-            [manager.canonical(ind.genotype).genes for ind in evaluated],
-            minimisation_matrix([ind.metrics for ind in evaluated], manager.objectives),
-            [manager.canonical(child.genotype).genes for child in offspring],
-            n,
-        )
+        genes, values = self._training_set(manager)
+        keep = closest_to_front(manager.space, genes, values, [manager.canonical(child.genotype).genes for child in offspring], n)
         return [offspring[i] for i in keep]
+
+    @staticmethod
+    def _training_set(manager: PopulationManager) -> tuple[np.ndarray, np.ndarray]:
+        """The canonical genes of the archive's feasible architectures (one row each) and their objective values to minimise."""
+        evaluated = manager.feasible()
+        genes = np.array([manager.canonical(ind.genotype).genes for ind in evaluated], dtype=np.int64).reshape(len(evaluated), -1)
+        return genes, minimisation_matrix([ind.metrics for ind in evaluated], manager.objectives)
